@@ -1,0 +1,59 @@
+"""After rendering: drop what the chosen options do not need, then validate the result.
+
+Each option that removes files has one small function below, so its effect is easy to
+find. The validation is the generated project's own `scripts/validate.py`, the same one
+`make validate` and the pipeline run. A failed check fails the bake and cookiecutter
+removes the output folder.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path.cwd()
+SLUG = "{{ cookiecutter.project_slug }}"
+
+
+def remove(*paths: str) -> None:
+    for path in paths:
+        (PROJECT / path).unlink()
+
+
+def make_scripts_executable() -> None:
+    """Shell scripts get LF line endings and the executable bit, whatever the checkout did."""
+    for script in PROJECT.rglob("*.sh"):
+        script.write_bytes(script.read_bytes().replace(b"\r\n", b"\n"))
+        script.chmod(0o755)
+
+
+def validate() -> None:
+    result = subprocess.run([sys.executable, "scripts/validate.py"], cwd=PROJECT)
+    if result.returncode != 0:
+        print(f"\nThe generated project failed validation; {SLUG}/ was not kept.", file=sys.stderr)
+        sys.exit(1)
+
+
+def print_next_steps() -> None:
+    print(
+        f"""
+Created {PROJECT}
+
+Next steps:
+  cd {SLUG}
+  make run          # installs, trains the sample model, serves http://localhost:8000/docs
+  make test         # the service's tests
+  make validate     # every offline check the pipeline runs
+
+README.md walks you from here to the first deploy.
+"""
+    )
+
+
+def main() -> None:
+    make_scripts_executable()
+    validate()
+    print_next_steps()
+
+
+if __name__ == "__main__":
+    main()

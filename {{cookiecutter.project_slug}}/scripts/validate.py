@@ -1,0 +1,177 @@
+"""Check everything in this repository that can be checked without AWS.
+
+    python scripts/validate.py [--strict] [CHECK ...]
+
+The same checks run after the template is baked, in `make validate` and in the pipeline.
+A check whose tool is not installed is skipped and says how to install it; with --strict
+(or VALIDATE_STRICT=1) a skipped check fails instead. Exit status 1 if anything failed.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALL = "pip install -r requirements-dev.txt"
+SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".ruff_cache", ".pytest_cache", "node_modules"}
+JINJA = re.compile("[{][{]|[{]%|[{]#")  # written so this file holds no Jinja opener itself
+
+
+@dataclass
+class Result:
+    status: str  # pass, fail or skip
+    summary: str
+    details: list[str] = field(default_factory=list)
+
+
+def files(*patterns: str) -> list[Path]:
+    found = []
+    for path in sorted(ROOT.rglob("*")):
+        rel = path.relative_to(ROOT)
+        if path.is_file() and not SKIP_DIRS.intersection(rel.parts) and any(rel.match(p) for p in patterns):
+            found.append(path)
+    return found
+
+
+def tool(name: str) -> str | None:
+    """A command from this interpreter's environment, or else from PATH."""
+    return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+
+
+def run_tool(name: str, *args: str) -> Result:
+    command = tool(name)
+    if command is None:
+        return Result("skip", f"{name} is not installed ({INSTALL})")
+    proc = subprocess.run([command, *args], cwd=ROOT, capture_output=True, text=True)
+    output = (proc.stdout + proc.stderr).strip().splitlines()
+    if proc.returncode != 0:
+        return Result("fail", f"{name} exit {proc.returncode}", output[-40:])
+    return Result("pass", f"{name} found no problems")
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML loader that accepts CloudFormation's short-form tags (!Ref, !GetAtt, ...)."""
+
+
+CloudFormationLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: {
+        yaml.ScalarNode: loader.construct_scalar,
+        yaml.SequenceNode: loader.construct_sequence,
+        yaml.MappingNode: loader.construct_mapping,
+    }[type(node)](node),
+)
+
+
+def load_yaml(path: Path):
+    return yaml.load(path.read_text(), Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def check_yaml() -> Result:
+    paths = files("*.yml", "*.yaml")
+    problems = []
+    for path in paths:
+        try:
+            load_yaml(path)
+        except yaml.YAMLError as error:
+            problems.append(f"{path.relative_to(ROOT)}: {error}".replace("\n", " "))
+    if problems:
+        return Result("fail", f"{len(problems)} of {len(paths)} YAML files do not parse", problems)
+    return Result("pass", f"{len(paths)} YAML files parse")
+
+
+def check_jinja() -> Result:
+    """Nothing the template meant to render may survive into the repository."""
+    problems = []
+    for path in files("*"):
+        try:
+            lines = path.read_text().splitlines()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(lines, 1):
+            if JINJA.search(line):
+                problems.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
+    if problems:
+        return Result("fail", f"{len(problems)} lines look like unrendered Jinja", problems)
+    return Result("pass", "no unrendered Jinja")
+
+
+def check_python_compiles() -> Result:
+    paths = files("*.py")
+    problems = []
+    for path in paths:
+        try:
+            compile(path.read_text(), str(path), "exec")
+        except SyntaxError as error:
+            problems.append(f"{path.relative_to(ROOT)}:{error.lineno}: {error.msg}")
+    if problems:
+        return Result("fail", "Python files do not compile", problems)
+    return Result("pass", f"{len(paths)} Python files compile")
+
+
+def check_ruff() -> Result:
+    lint = run_tool("ruff", "check", "--output-format=concise", ".")
+    if lint.status != "pass":
+        return lint
+    return run_tool("ruff", "format", "--check", ".")
+
+
+def check_hadolint() -> Result:
+    return run_tool("hadolint", "Dockerfile")
+
+
+def check_compose() -> Result:
+    return run_tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml")
+
+
+CHECKS = {
+    "yaml": check_yaml,
+    "jinja": check_jinja,
+    "python": check_python_compiles,
+    "ruff": check_ruff,
+    "hadolint": check_hadolint,
+    "compose": check_compose,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checks", nargs="*", choices=[[], *CHECKS], metavar="CHECK", help=", ".join(CHECKS))
+    parser.add_argument("--strict", action="store_true", default=os.environ.get("VALIDATE_STRICT") == "1")
+    args = parser.parse_args()
+    names = args.checks or list(CHECKS)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(zip(names, pool.map(lambda name: CHECKS[name](), names), strict=True))
+
+    failed = skipped = 0
+    print(f"validate: {len(names)} checks in {ROOT.name}")
+    for name, result in results.items():
+        if result.status == "skip" and args.strict:
+            result.status, result.summary = "fail", f"skipped in strict mode: {result.summary}"
+        failed += result.status == "fail"
+        skipped += result.status == "skip"
+        print(f"  {result.status.upper():4}  {name:10} {result.summary}")
+        for line in result.details:
+            print(f"        {line}")
+    print(
+        f"validate: {len(names) - failed - skipped} passed, {failed} failed, {skipped} skipped "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    if skipped:
+        print(f"validate: to run the skipped checks: {INSTALL}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

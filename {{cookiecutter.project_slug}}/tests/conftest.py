@@ -1,0 +1,68 @@
+"""Shared fixtures: a small trained model, a statsd listener, and a client whose lifespan runs."""
+
+import os
+import socket
+
+import pytest
+
+# The settings are read once, at import; point statsd at a listener this session owns.
+statsd_listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+statsd_listener.bind(("127.0.0.1", 0))
+statsd_listener.settimeout(2)
+os.environ["STATSD_HOST"] = "127.0.0.1"
+os.environ["STATSD_PORT"] = str(statsd_listener.getsockname()[1])
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from model.train import train  # noqa: E402
+from {{ cookiecutter.package_name }}.main import app  # noqa: E402
+from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
+
+EXAMPLE = {
+    "district": "riverside",
+    "property_type": "apartment",
+    "living_area_m2": 84.5,
+    "lot_area_m2": 0,
+    "rooms": 3,
+    "bathrooms": 1,
+    "year_built": 1998,
+    "energy_rating": "C",
+    "has_garage": False,
+}
+
+
+@pytest.fixture(scope="session")
+def artifact(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    train(path, rows=4000, version="test-1")
+    return path
+
+
+@pytest.fixture(scope="session")
+def client(artifact):
+    settings.model_path = artifact
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def statsd_packets():
+    """Drain what the service sent so far; call the returned function to read new lines."""
+    statsd_listener.setblocking(False)
+    try:
+        while True:
+            statsd_listener.recv(65535)
+    except BlockingIOError:
+        pass
+    statsd_listener.settimeout(2)
+
+    def read(expected: int = 1) -> list[str]:
+        lines: list[str] = []
+        while len(lines) < expected:
+            try:
+                lines += statsd_listener.recv(65535).decode().splitlines()
+            except TimeoutError:
+                break
+        return lines
+
+    return read

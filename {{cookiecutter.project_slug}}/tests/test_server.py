@@ -1,0 +1,89 @@
+"""The Dockerfile's exact command line, run as a real uvicorn process (no Docker engine needed)."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from .conftest import EXAMPLE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dockerfile_command() -> tuple[list[str], dict[str, str]]:
+    """The final stage's CMD (exec form) and ENV, as the container would run them."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    final_stage = text.split("\nFROM ")[-1]
+    command = json.loads(re.search(r"^CMD (\[.*\])$", final_stage, re.M).group(1))
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"^ENV (.*)$", final_stage, re.M))))
+    env.pop("PATH")
+    return command, env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(model_path: Path, port: int) -> subprocess.Popen:
+    command, env = dockerfile_command()
+    command[command.index("--port") + 1] = str(port)
+    command[command.index("--host") + 1] = "127.0.0.1"
+    env |= {
+        "MODEL_PATH": str(model_path),
+        "STATSD_PORT": str(free_port()),  # nobody listens there
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),  # the image's venv first
+    }
+    return subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+@pytest.fixture
+def server(artifact):
+    port = free_port()
+    proc = start(artifact, port)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{url}/health-check").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield proc, url
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_dockerfile_command_serves_and_stops_gracefully(server):
+    proc, url = server
+    assert httpx.get(f"{url}/health-check").json() == {"status": "healthy"}
+    response = httpx.post(f"{url}/valuation", json=EXAMPLE, headers={"x-request-id": "req-42"})
+    assert response.status_code == 200 and response.json()["valuation"] > 0
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=25) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once drained
+    records = [json.loads(line) for line in proc.stdout.read().splitlines() if line.startswith("{")]
+    assert "Application shutdown complete." in [r["message"] for r in records]
+    access = [r for r in records if r.get("logger") == "access" and r["request_id"] == "req-42"]
+    assert access, records
+    assert access[0] | {"route": "valuation", "status": 200, "model_version": "test-1"} == access[0]
+    assert access[0]["duration_ms"] > 0
+
+
+def test_missing_model_stops_start_up_with_instructions(tmp_path):
+    proc = start(tmp_path / "missing.joblib", free_port())
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "make train" in output

@@ -1,0 +1,52 @@
+"""The ASGI application: `uvicorn {{ cookiecutter.package_name }}.main:app`."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from . import model
+from .api import router
+from .logs import configure_logging
+from .middleware import RequestContext
+from .settings import settings
+
+configure_logging(settings.log_level)
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    try:
+        app.state.model = model.load(settings.model_path)
+    except model.ModelLoadError as error:
+        log.error("cannot start: %s", error)
+        raise
+    log.info("model loaded", extra={"model_version": app.state.model.version, "path": str(settings.model_path)})
+    yield
+    app.state.model = None  # health checks fail while the server drains
+
+
+docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+app = FastAPI(
+    title="{{ cookiecutter.project_name }}",
+    description={{ cookiecutter.description | tojson }},
+    version="1.0.0",
+    lifespan=lifespan,
+    **docs,
+)
+app.include_router(router)
+app.add_middleware(RequestContext)
+
+
+@app.exception_handler(RequestValidationError)
+async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 naming each bad field, as FastAPI does, but never a 500 for a body JSON cannot echo."""
+    detail = jsonable_encoder(error.errors())
+    try:
+        return JSONResponse({"detail": detail}, status_code=422)
+    except ValueError:  # NaN or Infinity in the echoed input
+        return JSONResponse({"detail": [{k: v for k, v in e.items() if k != "input"} for e in detail]}, 422)

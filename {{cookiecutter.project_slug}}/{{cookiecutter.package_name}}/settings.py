@@ -1,0 +1,26 @@
+"""Service configuration, read once from environment variables (or a local .env file)."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    model_path: Path = Field(
+        Path("model/artifacts/model.joblib"),
+        description="Trained model artifact; its metadata JSON sits beside it.",
+    )
+    statsd_host: str = "127.0.0.1"
+    statsd_port: int = Field(8125, ge=1, le=65535)
+    statsd_prefix: str = "{{ cookiecutter.project_slug }}"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    batch_limit: int = Field(1000, ge=1, description="Most properties one batch request may hold.")
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
+
+
+settings = Settings()
