@@ -1,0 +1,39 @@
+"""Fixtures shared by the template's tests.
+
+Bakes run with VALIDATE_STRICT=1, so the post-generation hook fails on a skipped check as
+well as on a failed one: every bake in these tests is fully validated.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+os.environ["VALIDATE_STRICT"] = "1"
+
+
+def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command in a baked project with this interpreter's tools first on PATH."""
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    env.update(kwargs.pop("env", {}))
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+
+
+def bake(cookies, **answers):
+    """Bake with these answers; refuse keys cookiecutter.json does not have (they would be ignored)."""
+    unknown = set(answers) - set(OPTIONS)
+    assert not unknown, f"not variables of cookiecutter.json: {sorted(unknown)}"
+    return cookies.bake(extra_context=answers)
+
+
+@pytest.fixture(scope="session")
+def default_project(cookies_session) -> Path:
+    """The project a user gets with every default, baked once per test session."""
+    result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)

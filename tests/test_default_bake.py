@@ -1,0 +1,51 @@
+"""The default bake: it succeeds, renders completely, passes its checks and its own tests."""
+
+import re
+import sys
+
+from .conftest import run
+
+JINJA = re.compile(r"\{\{|\{%|\{#")
+
+
+def test_default_bake_names_things_from_the_project_name(default_project):
+    assert default_project.name == "property-valuation-api"
+    assert (default_project / "property_valuation_api" / "main.py").is_file()
+
+
+def test_no_jinja_survives_in_any_file(default_project):
+    leftovers = []
+    for path in default_project.rglob("*"):
+        if path.is_file() and ".venv" not in path.parts:
+            text = path.read_text(errors="ignore")
+            leftovers += [f"{path.relative_to(default_project)}: {m.group()}" for m in JINJA.finditer(text)]
+    assert leftovers == []
+
+
+def test_ruff_passes(default_project):
+    result = run(["ruff", "check", "."], default_project)
+    assert result.returncode == 0, result.stdout
+    result = run(["ruff", "format", "--check", "."], default_project)
+    assert result.returncode == 0, result.stdout
+
+
+def test_hadolint_passes_on_the_dockerfile(default_project):
+    result = run(["hadolint", "Dockerfile"], default_project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_file_matches_the_compose_spec(default_project):
+    result = run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"], default_project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_projects_validator_passes_in_strict_mode(default_project):
+    result = run([sys.executable, "scripts/validate.py", "--strict"], default_project)
+    assert result.returncode == 0, result.stdout
+    assert "0 failed, 0 skipped" in result.stdout
+
+
+def test_the_generated_test_suite_passes(default_project):
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], default_project, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"\d+ passed", result.stdout)
