@@ -10,7 +10,6 @@ import keyword
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 MIN_COOKIECUTTER = (2, 7)
 
@@ -44,30 +43,24 @@ def require_cookiecutter():
     return []
 
 
-def check_choices(answers, template_json):
-    """Choice answers must be one of the values cookiecutter.json lists."""
+def check_text(a):
+    """Free text lands in Python, YAML, TOML and shell files: keep it to plain characters."""
     errors = []
-    for field, default in template_json.items():
-        if field.startswith("_"):
-            continue
-        value = answers.get(field)
-        if isinstance(default, list) and value not in default:
-            errors.append(f"{field}: {value!r} is not one of {', '.join(default)}")
-        elif isinstance(default, bool) and not isinstance(value, bool):
-            errors.append(f"{field}: {value!r} must be true or false")
+    for field, most in (("project_name", 80), ("description", 300), ("author_name", 80)):
+        text = a[field]
+        if not text.strip() or len(text) > most or not text.isprintable() or any(c in text for c in '"\\`$'):
+            errors.append(
+                f"{field}: {text!r} must be 1 to {most} printable characters without double "
+                "quotes, backslashes, backticks or dollar signs"
+            )
     return errors
 
 
 def check_names(a):
     errors = []
-    name = a["project_name"]
-    if not name.strip() or len(name) > 80 or not name.isprintable() or any(c in name for c in '"\\`$'):
-        errors.append(
-            f"project_name: {name!r} must be 1 to 80 printable characters without quotes, "
-            "backslashes, backticks or dollar signs"
-        )
     slug = a["project_slug"]
-    if not re.fullmatch("[a-z][a-z0-9-]{1,%d}[a-z0-9]" % (SLUG_MAX - 2), slug) or "--" in slug:
+    middle = "{1," + str(SLUG_MAX - 2) + "}"  # built so that no Jinja braces appear in this file
+    if not re.fullmatch("[a-z][a-z0-9-]" + middle + "[a-z0-9]", slug) or "--" in slug:
         errors.append(
             f"project_slug: {slug!r} is not allowed; use 3 to {SLUG_MAX} lowercase letters, "
             "digits and single hyphens, starting with a letter (for example "
@@ -87,10 +80,7 @@ def check_names(a):
     if not EMAIL.match(a["author_email"]):
         errors.append(f"author_email: {a['author_email']!r} is not an email address")
     if a["alarm_email"] and not EMAIL.match(a["alarm_email"]):
-        errors.append(
-            f"alarm_email: {a['alarm_email']!r} is not an email address (leave it empty to "
-            "subscribe later)"
-        )
+        errors.append(f"alarm_email: {a['alarm_email']!r} is not an email address (leave it empty to subscribe later)")
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,61}", a["bitbucket_workspace"]):
         errors.append(
             f"bitbucket_workspace: {a['bitbucket_workspace']!r} is not a workspace id; use "
@@ -102,10 +92,7 @@ def check_names(a):
 def check_aws(a):
     errors = []
     if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", a["aws_region"]):
-        errors.append(
-            f"aws_region: {a['aws_region']!r} is not an AWS region code (for example "
-            "eu-west-1, us-east-2)"
-        )
+        errors.append(f"aws_region: {a['aws_region']!r} is not an AWS region code (for example eu-west-1, us-east-2)")
     for field in ("dev_account_id", "prod_account_id"):
         if not re.fullmatch(r"\d{12}", a[field]):
             errors.append(f"{field}: {a[field]!r} must be a 12-digit AWS account id")
@@ -189,9 +176,8 @@ def check_sizes(a):
 def main():
     errors = require_cookiecutter()
     if not errors:
-        template_json = json.loads(Path(ANSWERS["_repo_dir"], "cookiecutter.json").read_text())
-        errors = check_choices(ANSWERS, template_json)
-        for check in (check_names, check_aws, check_network, check_sizes):
+        # Choice and boolean answers are checked by cookiecutter itself before this hook.
+        for check in (check_text, check_names, check_aws, check_network, check_sizes):
             errors += check(ANSWERS)
     if errors:
         print("\nThe template was not generated; fix these answers:", file=sys.stderr)

@@ -33,7 +33,7 @@ async def lifespan(app: FastAPI):
 docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
 app = FastAPI(
     title="{{ cookiecutter.project_name }}",
-    description={{ cookiecutter.description | tojson }},
+    description="{{ cookiecutter.description }}",
     version="1.0.0",
     lifespan=lifespan,
     **docs,

@@ -1,0 +1,28 @@
+# The template's own tasks. `make bake` and `make test` are the README's two commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= build
+
+.PHONY: bake test lint
+.DEFAULT_GOAL := bake
+
+$(STAMP): requirements-dev.txt {{cookiecutter.project_slug}}/requirements.txt {{cookiecutter.project_slug}}/requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (set PYTHON=python3.12 for another interpreter)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --requirement requirements-dev.txt
+	touch $@
+
+bake: $(STAMP) ## Bake the defaults into build/, fully validated
+	VALIDATE_STRICT=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/cookiecutter --no-input --overwrite-if-exists --output-dir $(OUT) .
+
+test: $(STAMP) ## Run the template's tests (bakes many configurations)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
+
+lint: $(STAMP) ## Lint the template's own Python (hooks, tests)
+	$(VENV)/bin/ruff check hooks tests
+	$(VENV)/bin/ruff format --check hooks tests
