@@ -119,10 +119,10 @@ def check_python_compiles() -> Result:
 
 
 def check_ruff() -> Result:
-    lint = run_tool("ruff", "check", "--output-format=concise", ".")
+    lint = run_tool("ruff", "check", "--no-cache", "--output-format=concise", ".")
     if lint.status != "pass":
         return lint
-    return run_tool("ruff", "format", "--check", ".")
+    return run_tool("ruff", "format", "--no-cache", "--check", ".")
 
 
 def check_hadolint() -> Result:

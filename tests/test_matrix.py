@@ -1,0 +1,123 @@
+"""The supported option combinations: each bakes, validates strictly, has exactly the files it
+should, and passes its own tests.
+
+The list is written by hand: every choice and yes/no value appears at least once, and so
+do the pairs that interact (no NAT x sidecar image source, deploy identity x production
+gate, three zones x NAT per zone).
+"""
+
+import re
+import sys
+
+import pytest
+
+from .conftest import OPTIONS, bake, run
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
+
+MATRIX = [
+    {},
+    {"az_count": "3", "nat_gateways": "per_az"},
+    {"nat_gateways": "single", "sidecar_image_source": "public_ecr"},
+    {"nat_gateways": "per_az", "sidecar_image_source": "ecr_copy"},
+    {"deploy_identity": "access_keys", "manual_production_gate": True},
+    {"deploy_identity": "oidc", "manual_production_gate": False},
+    {
+        "certificate_arn": CERTIFICATE,
+        "hosted_zone_name": "internal.example.com",
+        "alb_access_logs": True,
+        "ecs_exec": True,
+        "alarm_email": "oncall@example.com",
+    },
+    {"python_version": "3.11", "task_cpu": "256", "task_memory": "512", "prod_min_tasks": "1", "prod_max_tasks": "1"},
+    {"python_version": "3.13", "task_cpu": "4096", "task_memory": "8192", "az_count": "3", "ecs_exec": True},
+    {"task_cpu": "1024", "task_memory": "2048", "deploy_identity": "access_keys", "manual_production_gate": False},
+    {"task_cpu": "2048", "task_memory": "4096", "latency_alarm_ms": "1000", "vpc_cidr": "172.20.0.0/20"},
+]
+
+
+def combination_id(answers: dict) -> str:
+    return "-".join(f"{key}:{value}" for key, value in answers.items() if key != "certificate_arn") or "defaults"
+
+
+def answers_of(combination: dict) -> dict:
+    defaults = {k: (v[0] if isinstance(v, list) else v) for k, v in OPTIONS.items() if not k.startswith("_")}
+    return defaults | combination
+
+
+BASE_FILES = {
+    ".dockerignore",
+    ".env.example",
+    ".gitignore",
+    "Dockerfile",
+    "Makefile",
+    "README.md",
+    "docker-compose.yml",
+    "model/__init__.py",
+    "model/sample_data.py",
+    "model/train.py",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "requirements.txt",
+    "scripts/statsd_console.py",
+    "scripts/validate.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/test_api.py",
+    "tests/test_metrics.py",
+    "tests/test_model.py",
+    "tests/test_server.py",
+}
+PACKAGE_FILES = {
+    "__init__.py",
+    "api.py",
+    "logs.py",
+    "main.py",
+    "metrics.py",
+    "middleware.py",
+    "model.py",
+    "schemas.py",
+    "settings.py",
+}
+
+
+def expected_files(answers: dict) -> set[str]:
+    """Exactly the files a bake with these answers should contain."""
+    return BASE_FILES | {f"{answers['package_name']}/{name}" for name in PACKAGE_FILES}
+
+
+def test_every_option_value_is_in_the_matrix():
+    """A choice or yes/no value that no combination uses is a configuration nobody tests."""
+    seen = {}
+    for combination in MATRIX:
+        for key, value in answers_of(combination).items():
+            seen.setdefault(key, set()).add(value)
+    for key, default in OPTIONS.items():
+        if isinstance(default, list):
+            assert set(default) <= seen[key], f"{key}: {set(default) - seen[key]} never baked"
+        elif isinstance(default, bool):
+            assert {True, False} <= seen[key], f"{key}: only {seen[key]} baked"
+
+
+def test_matrix_keys_are_variables_of_cookiecutter_json():
+    for combination in MATRIX:
+        assert set(combination) <= set(OPTIONS), set(combination) - set(OPTIONS)
+
+
+@pytest.mark.parametrize("combination", MATRIX, ids=[combination_id(c) for c in MATRIX])
+def test_combination_bakes_validates_and_passes_its_tests(cookies, combination):
+    result = bake(cookies, **combination)
+    assert result.exit_code == 0, result.exception
+    project = result.project_path
+    answers = answers_of(combination) | {"package_name": project.name.replace("-", "_")}
+
+    files = {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert files == expected_files(answers)
+
+    tests = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, timeout=300)
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert re.search(r"\d+ passed", tests.stdout)
