@@ -1,5 +1,6 @@
 """The ASGI application: `uvicorn {{ cookiecutter.package_name }}.main:app`."""
 
+import json
 import logging
 from contextlib import asynccontextmanager
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_standalone_docs import StandaloneDocs
 
 from . import model
 from .api import router
@@ -26,18 +28,52 @@ async def lifespan(app: FastAPI):
         log.error("cannot start: %s", error)
         raise
     log.info("model loaded", extra={"model_version": app.state.model.version, "path": str(settings.model_path)})
+    app.description = describe(app.state.model)
+    app.openapi_schema = None  # rebuilt with the loaded model's description on the next request
     yield
     app.state.model = None  # health checks fail while the server drains
+
+
+def describe(loaded: model.LoadedModel | None) -> str:
+    """The docs page's introduction (Markdown): what the service does, the model it serves, how to call it."""
+    about = {{ cookiecutter.description | tojson }}
+    if loaded is None:
+        served = "The model is not loaded yet."
+    else:
+        meta = loaded.metadata
+        scores = ", ".join(f"{name} {value:,}" for name, value in meta.get("metrics", {}).items())
+        served = (
+            f"Serving model `{meta['name']}` version `{loaded.version}`, trained {meta.get('trained_at', '?')} "
+            f"({meta.get('estimator', 'estimator not recorded')}). Holdout metrics: {scores or 'none recorded'}. "
+            "`GET /model` returns all of this as JSON."
+        )
+    example = json.dumps(model.Property.model_config["json_schema_extra"]["examples"][0])
+    return f"""{about}
+
+{served}
+
+**How to call it.** `POST /valuation` with one property as JSON returns its valuation;
+`POST /valuation/batch` with `{% raw %}{{"properties": [...]}}{% endraw %}` (at most {settings.batch_limit}) returns one
+valuation per property, in order. A bad field gets a `422` whose `detail[].loc` names it.
+Open an operation below and press **Try it out** to send its example, or from a shell:
+
+```
+curl -s http://localhost:8000/valuation -H 'content-type: application/json' -d '{example}'
+```
+"""
 
 
 docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
 app = FastAPI(
     title="{{ cookiecutter.project_name }}",
-    description={{ cookiecutter.description | tojson }},
+    description=describe(None),
     version="1.0.0",
     lifespan=lifespan,
     **docs,
 )
+# Swagger UI and ReDoc load their scripts from the pinned fastapi-standalone-docs package
+# (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
+StandaloneDocs(app)
 app.include_router(router)
 app.add_middleware(RequestContext)
 
