@@ -48,12 +48,13 @@ def describe(loaded: model.LoadedModel | None) -> str:
             "`GET /model` returns all of this as JSON."
         )
     example = json.dumps(model.Property.model_config["json_schema_extra"]["examples"][0])
+    batch = '{"properties": [...]}'
     return f"""{about}
 
 {served}
 
 **How to call it.** `POST /valuation` with one property as JSON returns its valuation;
-`POST /valuation/batch` with `{% raw %}{{"properties": [...]}}{% endraw %}` (at most {settings.batch_limit}) returns one
+`POST /valuation/batch` with `{batch}` (at most {settings.batch_limit}) returns one
 valuation per property, in order. A bad field gets a `422` whose `detail[].loc` names it.
 Open an operation below and press **Try it out** to send its example, or from a shell:
 
