@@ -33,7 +33,7 @@ OFFLINE_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session scope: decided before the session's model is trained
 def chromium() -> Path:
     if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
         return CHROMIUM
@@ -44,7 +44,7 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def live_url(artifact, chromium):
+def live_url(chromium, artifact):
     port = free_port()
     proc = start(artifact, port)
     url = f"http://127.0.0.1:{port}"
