@@ -39,15 +39,15 @@ def describe(loaded: model.LoadedModel | None) -> str:
     about = {{ cookiecutter.description | tojson }}
     if loaded is None:
         served = "The model is not loaded yet."
-    else:
+    else:  # .get: a metadata file without a field must not stop the service over its docs
         meta = loaded.metadata
-        scores = ", ".join(f"{name} {value:,}" for name, value in meta.get("metrics", {}).items())
+        scores = ", ".join(f"{name} {value}" for name, value in meta.get("metrics", {}).items())
         served = (
-            f"Serving model `{meta['name']}` version `{loaded.version}`, trained {meta.get('trained_at', '?')} "
-            f"({meta.get('estimator', 'estimator not recorded')}). Holdout metrics: {scores or 'none recorded'}. "
+            f"Serving model `{meta.get('name')}` version `{loaded.version}`, trained {meta.get('trained_at')} "
+            f"({meta.get('estimator')}). Holdout metrics: {scores or 'none recorded'}. "
             "`GET /model` returns all of this as JSON."
         )
-    example = json.dumps(model.Property.model_config["json_schema_extra"]["examples"][0])
+    example = json.dumps((model.Property.model_json_schema().get("examples") or [{}])[0])
     batch = '{"properties": [...]}'
     return f"""{about}
 

@@ -20,7 +20,7 @@ class BatchRequest(BaseModel):
             "examples": [
                 {
                     "properties": [
-                        *Property.model_config["json_schema_extra"]["examples"],
+                        *Property.model_json_schema().get("examples", []),
                         {
                             "district": "suburbs-north",
                             "property_type": "detached-house",
