@@ -56,7 +56,8 @@ def describe(loaded: model.LoadedModel | None) -> str:
 **How to call it.** `POST /valuation` with one property as JSON returns its valuation;
 `POST /valuation/batch` with `{batch}` (at most {settings.batch_limit}) returns one
 valuation per property, in order. A bad field gets a `422` whose `detail[].loc` names it.
-Open an operation below and press **Try it out** to send its example, or from a shell:
+Open an operation below and press **Try it out** to send its example, or from a shell
+(locally; in AWS use the load balancer's URL):
 
 ```
 curl -s http://localhost:8000/valuation -H 'content-type: application/json' -d '{example}'
