@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= build
 
-.PHONY: bake test lint
+.PHONY: bake browser test lint
 .DEFAULT_GOAL := bake
 
 $(STAMP): requirements-dev.txt {{cookiecutter.project_slug}}/requirements.txt {{cookiecutter.project_slug}}/requirements-dev.txt
@@ -20,8 +20,11 @@ $(STAMP): requirements-dev.txt {{cookiecutter.project_slug}}/requirements.txt {{
 bake: $(STAMP) ## Bake the defaults into build/, fully validated
 	VALIDATE_STRICT=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/cookiecutter --no-input --overwrite-if-exists --output-dir $(OUT) .
 
-test: $(STAMP) ## Run the template's tests (bakes many configurations)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
+browser: bake ## Install Chromium for the docs test, with the generated project's own `make browser`
+	$(MAKE) -C $(OUT)/property-valuation-api browser
+
+test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
+	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
 
 lint: $(STAMP) ## Lint the template's own Python (hooks, tests)
 	$(VENV)/bin/ruff check hooks tests

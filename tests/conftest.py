@@ -24,6 +24,11 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
 
 
+# The generated suite minus its browser test, which tests/test_docs.py runs once for the
+# default bake (the docs pages do not change with the options).
+GENERATED_SUITE = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/test_docs_browser.py"]
+
+
 def bake(cookies, **answers):
     """Bake with these answers; refuse keys cookiecutter.json does not have (they would be ignored)."""
     unknown = set(answers) - set(OPTIONS)

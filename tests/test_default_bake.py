@@ -3,7 +3,7 @@
 import re
 import sys
 
-from .conftest import run
+from .conftest import GENERATED_SUITE, run
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 
@@ -46,6 +46,6 @@ def test_the_projects_validator_passes_in_strict_mode(default_project):
 
 
 def test_the_generated_test_suite_passes(default_project):
-    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], default_project, timeout=300)
+    result = run([sys.executable, *GENERATED_SUITE], default_project, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     assert re.search(r"\d+ passed", result.stdout)

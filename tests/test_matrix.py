@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .conftest import OPTIONS, bake, run
+from .conftest import GENERATED_SUITE, OPTIONS, bake, run
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
 
@@ -64,6 +64,8 @@ BASE_FILES = {
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_api.py",
+    "tests/test_docs.py",
+    "tests/test_docs_browser.py",
     "tests/test_metrics.py",
     "tests/test_model.py",
     "tests/test_server.py",
@@ -71,6 +73,7 @@ BASE_FILES = {
 PACKAGE_FILES = {
     "__init__.py",
     "api.py",
+    "docs.py",
     "logs.py",
     "main.py",
     "metrics.py",
@@ -118,6 +121,6 @@ def test_combination_bakes_validates_and_passes_its_tests(cookies, combination):
     }
     assert files == expected_files(answers)
 
-    tests = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, timeout=300)
+    tests = run([sys.executable, *GENERATED_SUITE], project, timeout=300)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert re.search(r"\d+ passed", tests.stdout)

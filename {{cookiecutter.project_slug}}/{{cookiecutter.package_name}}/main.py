@@ -7,9 +7,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_standalone_docs import StandaloneDocs
 
 from . import model
 from .api import router
+from .docs import describe
 from .logs import configure_logging
 from .middleware import RequestContext
 from .settings import settings
@@ -26,6 +28,8 @@ async def lifespan(app: FastAPI):
         log.error("cannot start: %s", error)
         raise
     log.info("model loaded", extra={"model_version": app.state.model.version, "path": str(settings.model_path)})
+    app.description = describe(app.state.model)
+    app.openapi_schema = None  # rebuilt with the loaded model's description on the next request
     yield
     app.state.model = None  # health checks fail while the server drains
 
@@ -33,11 +37,14 @@ async def lifespan(app: FastAPI):
 docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
 app = FastAPI(
     title="{{ cookiecutter.project_name }}",
-    description="{{ cookiecutter.description }}",
+    description=describe(None),
     version="1.0.0",
     lifespan=lifespan,
     **docs,
 )
+# Swagger UI and ReDoc load their scripts from the pinned fastapi-standalone-docs package
+# (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
+StandaloneDocs(app)
 app.include_router(router)
 app.add_middleware(RequestContext)
 

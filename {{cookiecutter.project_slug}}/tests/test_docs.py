@@ -1,0 +1,37 @@
+"""The documentation the service serves: its own assets, its description, examples that work."""
+
+import re
+
+from {{ cookiecutter.package_name }}.model import Property
+from {{ cookiecutter.package_name }}.schemas import BatchRequest
+
+
+def test_docs_pages_load_their_assets_from_the_service_not_a_cdn(client):
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert not re.findall(r"https?://", html), f"{page} links outside the service"
+        assets = re.findall(r'(?:src|href)="(/[^"]+)"', html)
+        assert any(asset.endswith(".js") for asset in assets)
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+
+
+def test_description_names_the_loaded_model_and_how_to_call_it(client):
+    info = client.get("/openapi.json").json()["info"]
+    assert info["title"] == "{{ cookiecutter.project_name }}"
+    assert "version `test-1`" in info["description"]
+    metrics = client.get("/model").json()["metrics"]
+    assert all(name in info["description"] for name in metrics)
+    assert "POST /valuation" in info["description"] and "POST /valuation/batch" in info["description"]
+
+
+def test_every_documented_request_example_is_valued(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["Property"]["examples"] == Property.model_json_schema()["examples"]
+    [batch] = schemas["BatchRequest"]["examples"]
+    assert batch == BatchRequest.model_json_schema()["examples"][0]
+    response = client.post("/valuation/batch", json=batch)
+    assert response.status_code == 200
+    assert len(response.json()["valuations"]) == len(batch["properties"]) > 1
+    for prop, value in zip(batch["properties"], response.json()["valuations"], strict=True):
+        assert client.post("/valuation", json=prop).json()["valuation"] == value
