@@ -198,7 +198,7 @@ def main() -> int:
     names = args.checks or list(CHECKS)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:  # the slow ones (checkov, cfn-lint) start at once
         results = dict(zip(names, pool.map(lambda name: CHECKS[name](), names), strict=True))
 
     failed = skipped = 0
