@@ -169,6 +169,8 @@ def test_options_change_what_they_should(combination):
 
     exec_on = bool(answers.get("ecs_exec"))
     assert api["Resources"]["Service"]["Properties"]["EnableExecuteCommand"] is exec_on
+    app = api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert app["ReadonlyRootFilesystem"] is not exec_on  # the SSM agent of ECS Exec writes to the filesystem
     assert ("SsmMessagesEndpoint" in template(project, "endpoints.yaml")["Resources"]) == exec_on
 
 
@@ -183,6 +185,16 @@ def test_the_task_role_may_put_metrics_only_in_the_service_namespace(default_pro
     assert len(metrics) == 1
     assert metrics[0]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "${Prefix}/${EnvironmentName}"}}
     assert ecs["Outputs"]["MetricsNamespace"]["Value"] == "${Prefix}/${EnvironmentName}"
+
+
+def test_no_security_group_keeps_the_default_allow_all_egress(default_project):
+    """Without SecurityGroupEgress, CloudFormation gives a group allow-all egress; checkov does not flag it."""
+    groups = template(default_project, "security-groups.yaml")["Resources"]
+    for name, resource in groups.items():
+        if resource["Type"] == "AWS::EC2::SecurityGroup":
+            egress = resource["Properties"].get("SecurityGroupEgress")
+            assert egress, f"{name} has the default allow-all egress"
+            assert all(rule.get("CidrIp") != "0.0.0.0/0" or rule["FromPort"] == 443 for rule in egress), name
 
 
 BREAKAGES = {
