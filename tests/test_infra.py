@@ -240,6 +240,12 @@ BREAKAGES = {
         '"MinTasks"',
         "infra/params/prod.json: api.MinTasks is not a parameter of infra/api.yaml",
     ),
+    "params-file-key-missing": (
+        "params/dev.json",
+        '    "LogRetentionDays": 14,\n',
+        "",
+        "infra/params/dev.json: infra has no value for LogRetentionDays, which infra/root.yaml requires",
+    ),
     "params-file-value-not-allowed": (
         "params/dev.json",
         '"UseFargateSpot": "true"',

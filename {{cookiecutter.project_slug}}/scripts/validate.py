@@ -142,7 +142,10 @@ def check_cfn_lint() -> Result:
     # nested stacks (TemplateURL: ./x.yaml) and checks the parameters and outputs they
     # exchange. W3002 says such local URLs only work after `aws cloudformation package`,
     # which is exactly how scripts/ deploy them.
-    return run_tool("cfn-lint", "--ignore-checks", "W3002", "--", *templates())
+    result = run_tool("cfn-lint", "--ignore-checks", "W3002", "--", *templates())
+    if result.status == "pass":
+        result.summary = f"0 errors, 0 warnings in {len(templates())} templates (W3002 ignored)"
+    return result
 
 
 def check_checkov() -> Result:
