@@ -234,6 +234,12 @@ BREAKAGES = {
         "!GetAtt EcsStack.Outputs.Service",
         "GetAtt EcsStack.Outputs.Service: no such output in that template",
     ),
+    "child-output-missing-in-sub": (
+        "root.yaml",
+        "Value: !GetAtt EcsStack.Outputs.LogGroupName",
+        "Value: !Sub ${EcsStack.Outputs.LogGroup}",
+        "GetAtt EcsStack.Outputs.LogGroup: no such output in that template",
+    ),
     "params-file-key-unknown": (
         "params/prod.json",
         '"MinCapacity"',

@@ -14,6 +14,7 @@ Export and import names are compared as written: `!Sub ${Prefix}-${EnvironmentNa
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -95,8 +96,12 @@ def check_nested_stacks(root_path: Path, root: dict) -> list[str]:
             problems.append(f"{root_path.name}: {name} passes {key}, which {url} does not declare")
         for key in sorted(k for k, v in declared.items() if "Default" not in v and k not in passed):
             problems.append(f"{root_path.name}: {name} does not pass {key}, which {url} requires")
-    for target in walk(root, "Fn::GetAtt"):
-        if isinstance(target, list) and len(target) == 2 and str(target[1]).startswith("Outputs."):
+    targets = [t for t in walk(root, "Fn::GetAtt") if isinstance(t, list) and len(t) == 2]
+    for sub in walk(root, "Fn::Sub"):  # "${Stack.Outputs.X}" inside a !Sub string
+        text = sub[0] if isinstance(sub, list) else sub
+        targets += [[s, f"Outputs.{o}"] for s, o in re.findall(r"\$\{(\w+)\.Outputs\.(\w+)\}", str(text))]
+    for target in targets:
+        if str(target[1]).startswith("Outputs."):
             stack, output = target[0], target[1].removeprefix("Outputs.")
             if stack not in children:
                 problems.append(f"{root_path.name}: GetAtt {stack}.Outputs.{output}: {stack} is not a nested stack")
