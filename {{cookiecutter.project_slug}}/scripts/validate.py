@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+import cross_stack  # scripts/cross_stack.py, beside this file: CloudFormation-aware YAML loading too
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = "pip install -r requirements-dev.txt"
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".ruff_cache", ".pytest_cache", "node_modules"}
@@ -58,30 +60,12 @@ def run_tool(name: str, *args: str) -> Result:
     return Result("pass", f"{name} found no problems")
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """YAML loader that accepts CloudFormation's short-form tags (!Ref, !GetAtt, ...)."""
-
-
-CloudFormationLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: {
-        yaml.ScalarNode: loader.construct_scalar,
-        yaml.SequenceNode: loader.construct_sequence,
-        yaml.MappingNode: loader.construct_mapping,
-    }[type(node)](node),
-)
-
-
-def load_yaml(path: Path):
-    return yaml.load(path.read_text(), Loader=CloudFormationLoader)  # noqa: S506 (a SafeLoader subclass)
-
-
 def check_yaml() -> Result:
     paths = files("*.yml", "*.yaml")
     problems = []
     for path in paths:
         try:
-            load_yaml(path)
+            cross_stack.load(path)
         except yaml.YAMLError as error:
             problems.append(f"{path.relative_to(ROOT)}: {error}".replace("\n", " "))
     if problems:
@@ -172,7 +156,6 @@ def check_checkov() -> Result:
 
 
 def check_cross_stack() -> Result:
-    import cross_stack  # scripts/cross_stack.py, beside this file
 
     problems, summary = cross_stack.problems()
     if problems:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from .metrics import BATCH_TIMER, VALUATION_TIMER, statsd
+from .metrics import BATCH_TIMER, MODEL_TIMER, ROWS, VALUATION_TIMER, statsd
 from .model import LoadedModel, Property
 from .schemas import BatchRequest, BatchValuation, Health, ModelInfo, Valuation
 from .settings import settings
@@ -34,8 +34,9 @@ async def health_check(request: Request):
 async def value_property(request: Request, prop: Property) -> Valuation:
     """Estimate the market value of one property."""
     model = loaded_model(request)
-    with statsd.timer(VALUATION_TIMER):
+    with statsd.timer(VALUATION_TIMER), statsd.timer(MODEL_TIMER):
         [value] = model.predict([prop])
+    statsd.incr(ROWS)
     return Valuation(valuation=value, currency=settings.currency, model_version=model.version)
 
 
@@ -48,8 +49,9 @@ async def value_property(request: Request, prop: Property) -> Valuation:
 )
 async def value_properties(request: Request, batch: BatchRequest) -> BatchValuation:
     model = loaded_model(request)
-    with statsd.timer(BATCH_TIMER):
+    with statsd.timer(BATCH_TIMER), statsd.timer(MODEL_TIMER):
         values = model.predict(batch.properties)
+    statsd.incr(ROWS, len(values))
     return BatchValuation(valuations=values, currency=settings.currency, model_version=model.version)
 
 

@@ -1,8 +1,11 @@
 """statsd metrics: every name the service emits is defined here, once.
 
 In ECS the CloudWatch agent sidecar receives these on 127.0.0.1:8125/udp and publishes
-them to CloudWatch; locally `make run` or docker compose prints them. UDP sends never
-block or fail a request, whether or not anything listens.
+each under the same name, prefix included (`<prefix>.valuation.single`), in the service's
+namespace with one dimension, metric_type (timing or counter). infra/dashboard.yaml and
+the alarms in infra/api.yaml use exactly these names; tests/test_observability.py checks
+that the service, the dashboard and the alarms agree. Locally `make run` or docker compose
+prints them. UDP sends never block or fail a request, whether or not anything listens.
 """
 
 import logging
@@ -14,10 +17,24 @@ from .settings import settings
 
 VALUATION_TIMER = "valuation.single"  # ms, one property, whole request
 BATCH_TIMER = "valuation.batch"  # ms, one batch request
-REQUESTS = "requests.{route}.{status_class}"  # count, e.g. requests.valuation.2xx
-ERRORS = "errors.{route}"  # count of 5xx responses
+MODEL_TIMER = "model.predict"  # ms inside the model, per model call
+ROWS = "valuation.rows"  # count of properties valued
+REQUESTS = "requests.{route}"  # count per route
+RESPONSES = "responses.{status_class}"  # count per status class; responses.5xx are the errors
+
+ROUTES = ("valuation", "valuation_batch", "model_info", "health_check", "other")  # anything unnamed is "other"
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
 log = logging.getLogger(__name__)
+
+
+def all_names() -> set[str]:
+    """Every metric name the service can send (without the prefix)."""
+    return (
+        {VALUATION_TIMER, BATCH_TIMER, MODEL_TIMER, ROWS}
+        | {REQUESTS.format(route=route) for route in ROUTES}
+        | {RESPONSES.format(status_class=status_class) for status_class in STATUS_CLASSES}
+    )
 
 
 def make_client() -> StatsClient:
@@ -32,6 +49,7 @@ statsd = make_client()
 
 
 def count_request(route: str, status: int) -> None:
-    statsd.incr(REQUESTS.format(route=route, status_class=f"{status // 100}xx"))
-    if status >= 500:
-        statsd.incr(ERRORS.format(route=route))
+    """Count a finished request by route and by status class, in one UDP packet."""
+    with statsd.pipeline() as pipe:
+        pipe.incr(REQUESTS.format(route=route if route in ROUTES else "other"))
+        pipe.incr(RESPONSES.format(status_class=f"{status // 100}xx"))
