@@ -29,7 +29,14 @@ MATRIX = [
         "ecs_exec": True,
         "alarm_email": "oncall@example.com",
     },
-    {"python_version": "3.11", "task_cpu": "256", "task_memory": "512", "prod_min_tasks": "1", "prod_max_tasks": "1"},
+    {
+        "project_name": "Appraisal",  # a package that sorts before model/: import order must still lint
+        "python_version": "3.11",
+        "task_cpu": "256",
+        "task_memory": "512",
+        "prod_min_tasks": "1",
+        "prod_max_tasks": "1",
+    },
     {"python_version": "3.13", "task_cpu": "4096", "task_memory": "8192", "az_count": "3", "ecs_exec": True},
     {"task_cpu": "1024", "task_memory": "2048", "deploy_identity": "access_keys", "manual_production_gate": False},
     {"task_cpu": "2048", "task_memory": "4096", "latency_alarm_ms": "1000", "vpc_cidr": "172.20.0.0/20"},
@@ -53,12 +60,25 @@ BASE_FILES = {
     "Makefile",
     "README.md",
     "docker-compose.yml",
+    "infra/api.yaml",
+    "infra/dashboard.yaml",
+    "infra/ecr.yaml",
+    "infra/ecs.yaml",
+    "infra/endpoints.yaml",
+    "infra/load-balancer.yaml",
+    "infra/params/dev.json",
+    "infra/params/prod.json",
+    "infra/root.yaml",
+    "infra/security-groups.yaml",
+    "infra/topics.yaml",
+    "infra/vpc.yaml",
     "model/__init__.py",
     "model/sample_data.py",
     "model/train.py",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
+    "scripts/cross_stack.py",
     "scripts/statsd_console.py",
     "scripts/validate.py",
     "tests/__init__.py",
@@ -86,7 +106,10 @@ PACKAGE_FILES = {
 
 def expected_files(answers: dict) -> set[str]:
     """Exactly the files a bake with these answers should contain."""
-    return BASE_FILES | {f"{answers['package_name']}/{name}" for name in PACKAGE_FILES}
+    files = BASE_FILES | {f"{answers['package_name']}/{name}" for name in PACKAGE_FILES}
+    if answers["hosted_zone_name"]:
+        files.add("infra/dns.yaml")
+    return files
 
 
 def test_every_option_value_is_in_the_matrix():

@@ -22,8 +22,9 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, r2_score
 from sklearn.model_selection import train_test_split
 
-from model.sample_data import generate
 from {{ cookiecutter.package_name }}.model import CATEGORICAL, FEATURES, Property, metadata_path, to_matrix
+
+from model.sample_data import generate
 
 MODEL_NAME = "{{ cookiecutter.project_slug }}"
 

@@ -14,9 +14,10 @@ os.environ["STATSD_PORT"] = str(statsd_listener.getsockname()[1])
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from model.train import train  # noqa: E402
 from {{ cookiecutter.package_name }}.main import app  # noqa: E402
 from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
+
+from model.train import train  # noqa: E402
 
 EXAMPLE = {
     "district": "riverside",

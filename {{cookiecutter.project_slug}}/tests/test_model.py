@@ -4,12 +4,12 @@ import joblib
 import pytest
 from fastapi.testclient import TestClient
 
-from model.train import train
 from {{ cookiecutter.package_name }} import model
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.settings import settings
 
 from .conftest import EXAMPLE
+from model.train import train
 
 
 def test_training_writes_a_loadable_artifact_with_metadata(artifact):
