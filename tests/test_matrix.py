@@ -88,6 +88,7 @@ BASE_FILES = {
     "tests/test_docs_browser.py",
     "tests/test_metrics.py",
     "tests/test_model.py",
+    "tests/test_observability.py",
     "tests/test_server.py",
 }
 PACKAGE_FILES = {
