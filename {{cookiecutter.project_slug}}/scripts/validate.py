@@ -23,7 +23,7 @@ import yaml
 import cross_stack  # scripts/cross_stack.py, beside this file: CloudFormation-aware YAML loading too
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL = "pip install -r requirements-dev.txt"
+INSTALL = "make validate"  # installs the pinned tools into .venv first, then runs every check
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".ruff_cache", ".pytest_cache", "node_modules"}
 JINJA = re.compile("[{][{]|[{]%|[{]#")  # written so this file holds no Jinja opener itself
 
@@ -52,7 +52,7 @@ def tool(name: str) -> str | None:
 def run_tool(name: str, *args: str) -> Result:
     command = tool(name)
     if command is None:
-        return Result("skip", f"{name} is not installed ({INSTALL})")
+        return Result("skip", f"{name} is not installed")
     proc = subprocess.run([command, *args], cwd=ROOT, capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip().splitlines()
     if proc.returncode != 0:
@@ -137,7 +137,7 @@ def check_checkov() -> Result:
     # is given. Skips live in each resource's Metadata (or a Dockerfile comment), with why.
     command = tool("checkov")
     if command is None:
-        return Result("skip", f"checkov is not installed ({INSTALL})")
+        return Result("skip", "checkov is not installed")
     paths = [*templates(), "Dockerfile"]
     options = ["--framework", "cloudformation", "dockerfile", "--skip-download", "--compact", "--quiet"]
     files_args = [arg for path in paths for arg in ("-f", path)]
@@ -156,7 +156,6 @@ def check_checkov() -> Result:
 
 
 def check_cross_stack() -> Result:
-
     problems, summary = cross_stack.problems()
     if problems:
         return Result("fail", f"{len(problems)} problems between stacks and parameter files", problems)
