@@ -1,18 +1,34 @@
 """HTTP routes. Route names double as metric names (requests.<name>.2xx)."""
 
-from fastapi import APIRouter, Request
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from .batching import MicroBatcher
 from .metrics import BATCH_TIMER, VALUATION_TIMER, statsd
 from .model import LoadedModel, Property
 from .schemas import BatchRequest, BatchValuation, Health, ModelInfo, Valuation
 from .settings import settings
 
-router = APIRouter()
+
+@asynccontextmanager
+async def model_runner(app: FastAPI):
+    """Runs after main.lifespan has loaded the model: every prediction goes through one batcher."""
+    app.state.batcher = MicroBatcher(app.state.model.predict, settings.micro_batch_size, settings.micro_batch_wait_ms)
+    yield
+    await app.state.batcher.close()
+
+
+router = APIRouter(lifespan=model_runner)
 
 
 def loaded_model(request: Request) -> LoadedModel:
     return request.app.state.model
+
+
+def batcher(request: Request) -> MicroBatcher[Property, float]:
+    return request.app.state.batcher
 
 
 @router.get(
@@ -35,7 +51,7 @@ async def value_property(request: Request, prop: Property) -> Valuation:
     """Estimate the market value of one property."""
     model = loaded_model(request)
     with statsd.timer(VALUATION_TIMER):
-        [value] = model.predict([prop])
+        value = await batcher(request).predict(prop)  # grouped with concurrent requests: batching.py
     return Valuation(valuation=value, currency=settings.currency, model_version=model.version)
 
 
@@ -49,7 +65,7 @@ async def value_property(request: Request, prop: Property) -> Valuation:
 async def value_properties(request: Request, batch: BatchRequest) -> BatchValuation:
     model = loaded_model(request)
     with statsd.timer(BATCH_TIMER):
-        values = model.predict(batch.properties)
+        values = await batcher(request).predict_many(batch.properties)
     return BatchValuation(valuations=values, currency=settings.currency, model_version=model.version)
 
 
