@@ -52,7 +52,7 @@ def ensure_wrk() -> str:
     print("installing wrk with apt-get ...", flush=True)
     install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
         subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=True)
         subprocess.run(install, env=env, capture_output=True, check=True)
     return shutil.which("wrk") or sys.exit("apt-get installed wrk but it is not on PATH")
@@ -63,9 +63,9 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True, text=True, **kwargs)
 
 
-def bake_and_train(workdir: Path) -> Path:
+def bake_and_train(workdir: Path, template: Path) -> Path:
     cookiecutter = shutil.which("cookiecutter", path=VENV_BIN) or shutil.which("cookiecutter")
-    run([cookiecutter, "--no-input", "--accept-hooks", "no", "--output-dir", str(workdir), str(TEMPLATE)], workdir)
+    run([cookiecutter, "--no-input", "--accept-hooks", "no", "--output-dir", str(workdir), str(template)], workdir)
     [project] = [p for p in workdir.iterdir() if p.is_dir()]
     run([sys.executable, "-m", "model.train"], project)
     return project
@@ -75,8 +75,8 @@ def dockerfile_command(project: Path) -> tuple[list[str], dict[str, str]]:
     """The final stage's CMD (exec form) and ENV, parsed as the generated tests/test_server.py does."""
     text = (project / "Dockerfile").read_text().replace("\\\n", " ")
     final_stage = text.split("\nFROM ")[-1]
-    command = json.loads(re.search(r"^CMD (\[.*\])$", final_stage, re.M).group(1))
-    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"^ENV (.*)$", final_stage, re.M))))
+    command = json.loads(re.search(r"^CMD (\[.*\])$", final_stage, re.MULTILINE).group(1))
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"^ENV (.*)$", final_stage, re.MULTILINE))))
     env.pop("PATH")
     return command, env
 
@@ -120,9 +120,10 @@ class Server:
             time.sleep(0.005)
         sys.exit(f"{self.name} was not healthy within 60 s; see {self.log}")
 
-    def peak_rss_mib(self) -> float:
+    def rss_mib(self, field: str = "VmRSS") -> float:
+        """Resident memory now (VmRSS) or at its peak so far (VmHWM)."""
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
+        return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -138,10 +139,11 @@ def wrk(binary: str, port: int, path: str, body: Path | None, connections: int, 
     args = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA)]
     args += [f"http://127.0.0.1:{port}{path}", "--", str(body) if body else ""]
     output = subprocess.run(args, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
-    result = json.loads(re.search(r"^RESULT (.*)$", output, re.M).group(1))
+    result = json.loads(re.search(r"^RESULT (.*)$", output, re.MULTILINE).group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     if result["non_2xx"] or result["socket_errors"]:
-        print(f"  warning: {path} c={connections}: {result['non_2xx']} non-2xx, {result['socket_errors']} socket errors")
+        errors = f"{result['non_2xx']} non-2xx, {result['socket_errors']} socket errors"
+        print(f"  warning: {path} c={connections}: {errors}")
     return result
 
 
@@ -153,7 +155,7 @@ def median_of(runs: list[dict]) -> dict:
 
 
 def machine() -> dict:
-    cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M)
+    cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
     return {
         "cpus": os.cpu_count(),
         "cpu": cpu.group(1) if cpu else platform.processor(),
@@ -164,9 +166,10 @@ def machine() -> dict:
 
 
 def template_commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=TEMPLATE, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=TEMPLATE, capture_output=True, text=True).stdout
-    return (done.stdout.strip() or "unknown") + ("+changes" if dirty.strip() else "")
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=TEMPLATE, capture_output=True, text=True, check=False).stdout.strip()
+
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if git("status", "--porcelain") else "")
 
 
 def main() -> None:
@@ -177,9 +180,16 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=1000, help="properties per batch request")
     parser.add_argument("--cold-starts", type=int, default=3, help="starts to time; the median is reported")
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "latest.md")
+    parser.add_argument("--endpoints", nargs="+", choices=["health", "single", "batch"], default=None)
+    parser.add_argument("--template", type=Path, default=TEMPLATE, help="template to bake (default: this one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary bake and server logs")
     args = parser.parse_args()
-    assert 1 <= args.rounds <= 10 and 1 <= args.duration <= 60 and max(args.concurrency) <= 512
+    if not (
+        1 <= args.rounds <= 10
+        and 1 <= args.duration <= 60
+        and 1 <= min(args.concurrency) <= max(args.concurrency) <= 512
+    ):
+        parser.error("keep runs bounded: --rounds 1..10, --duration 1..60 s, --concurrency 1..512")
 
     wrk_binary = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -189,7 +199,7 @@ def main() -> None:
     load_before = os.getloadavg()
     try:
         print(f"baking and training in {workdir} ...", flush=True)
-        project = bake_and_train(workdir)
+        project = bake_and_train(workdir, args.template)
         command, env = dockerfile_command(project)
         if "--workers" in command:  # one worker is what is measured
             command[command.index("--workers") + 1] = "1"
@@ -205,7 +215,7 @@ def main() -> None:
             server.command[server.command.index("--port") + 1] = str(free_port())
             server.port = int(server.command[server.command.index("--port") + 1])
 
-        cold = {}
+        cold, idle = {}, {}
         for server in (baseline, service):
             times = []
             for _ in range(args.cold_starts):
@@ -214,6 +224,7 @@ def main() -> None:
             cold[server.name] = statistics.median(times)
             servers.append(server)
             server.start()
+            idle[server.name] = server.rss_mib()
         print(f"cold start: baseline {cold['baseline']:.2f} s, service {cold['service']:.2f} s", flush=True)
 
         one = workdir / "one.json"
@@ -228,6 +239,7 @@ def main() -> None:
         wrk(wrk_binary, service.port, "/valuation/batch", many, 4, 1)
 
         results: dict = {}
+        cells = [cell for cell in cells if args.endpoints is None or cell[0] in args.endpoints]
         for name, path, body, with_baseline in cells:
             for connections in args.concurrency:
                 runs: dict[str, list[dict]] = {"baseline": [], "service": []}
@@ -237,7 +249,7 @@ def main() -> None:
                 results[f"{name}/{connections}"] = {k: median_of(v) for k, v in runs.items() if v}
                 line = ", ".join(f"{k} {v['rps']:,.0f} req/s" for k, v in results[f"{name}/{connections}"].items())
                 print(f"{name:7} c={connections:<3} {line}", flush=True)
-        memory = {server.name: server.peak_rss_mib() for server in servers}
+        memory = {server.name: {"idle": idle[server.name], "peak": server.rss_mib("VmHWM")} for server in servers}
     finally:
         for server in servers:
             server.stop()
@@ -258,7 +270,7 @@ def main() -> None:
             "env": env | {"MODEL_PATH": "<bake>/model/artifacts/model.joblib", "STATSD_PORT": "<sink>"},
         },
         "cold_start_s": cold,
-        "peak_rss_mib": memory,
+        "rss_mib": memory,
         "results": results,
         "batch_rows": args.batch_rows,
     }
@@ -272,7 +284,7 @@ def main() -> None:
 
 def render(report: dict, concurrencies: list[int]) -> str:
     m, s = report["machine"], report["settings"]
-    ms = lambda us: f"{us / 1000:.1f}"  # noqa: E731
+    ms = lambda us: f"{us / 1000:.1f}"  # noqa: E731 (a one-line formatter)
     lines = [
         "# Benchmark: generated service vs the seed's hard-coded baseline",
         "",
@@ -290,6 +302,8 @@ def render(report: dict, concurrencies: list[int]) -> str:
     ]
     for name, label in (("health", "GET /health-check"), ("single", "POST /valuation")):
         for c in concurrencies:
+            if f"{name}/{c}" not in report["results"]:
+                continue
             b, v = report["results"][f"{name}/{c}"]["baseline"], report["results"][f"{name}/{c}"]["service"]
             lines.append(
                 f"| {label} | {c} | {b['rps']:,.0f} | {v['rps']:,.0f} | {v['rps'] / b['rps']:.2f}x | "
@@ -301,17 +315,22 @@ def render(report: dict, concurrencies: list[int]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for c in concurrencies:
+        if f"batch/{c}" not in report["results"]:
+            continue
         v = report["results"][f"batch/{c}"]["service"]
         rows = v["rps"] * report["batch_rows"]
         lines.append(f"| service | {c} | {v['rps']:,.1f} | {rows:,.0f} | {ms(v['p50_us'])} / {ms(v['p99_us'])} |")
-    cold, rss = report["cold_start_s"], report["peak_rss_mib"]
+    cold, rss = report["cold_start_s"], report["rss_mib"]
     lines += [
         "",
         "| | baseline | service |",
         "|---|---:|---:|",
         f"| cold start: spawn to first healthy /health-check (median of starts), s | {cold['baseline']:.2f} | "
         f"{cold['service']:.2f} |",
-        f"| peak memory (VmHWM of the one worker), MiB | {rss['baseline']:.0f} | {rss['service']:.0f} |",
+        f"| memory of the one worker after start (RSS, idle), MiB | {rss['baseline']['idle']:.0f} | "
+        f"{rss['service']['idle']:.0f} |",
+        f"| peak memory after all the load (VmHWM), MiB | {rss['baseline']['peak']:.0f} | "
+        f"{rss['service']['peak']:.0f} |",
         "",
         f"Errors (non-2xx or socket) over all runs: "
         f"{sum(v['errors'] for cell in report['results'].values() for v in cell.values())}.",

@@ -1,7 +1,6 @@
 """Micro-batching: grouped answers are the model's own answers, in order, and one bad item fails alone."""
 
 import asyncio
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -101,7 +100,7 @@ def test_a_lone_request_waits_at_most_the_wait_bound():
     async def timed(wait_ms: float) -> float:
         batcher = MicroBatcher(Recorder(), max_wait_ms=wait_ms)
         try:
-            await batcher.predict(1)  # first call starts the worker thread
+            await batcher.predict(1)  # the first call starts the batcher's task
             started = time.perf_counter()
             assert await batcher.predict(2) == 20
             return time.perf_counter() - started
@@ -130,17 +129,6 @@ def test_the_wait_gathers_requests_that_arrive_within_it():
 
     assert run(staggered()) == [10, 20, 30]
     assert recorder.calls == [[1, 2, 3]]
-
-
-def test_the_model_runs_off_the_event_loop():
-    threads: list[str] = []
-
-    def predict(items: list[int]) -> list[int]:
-        threads.append(threading.current_thread().name)
-        return items
-
-    run(gather(MicroBatcher(predict), [1]))
-    assert threads and threads[0] != threading.main_thread().name
 
 
 def test_service_answers_concurrent_requests_in_order(client):

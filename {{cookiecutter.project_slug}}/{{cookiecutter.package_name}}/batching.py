@@ -1,12 +1,15 @@
 """Adaptive micro-batching: concurrent single valuations share one model call.
 
 A model call has a fixed cost (scikit-learn checks its input, then walks its trees one by
-one: ~0.5 ms on a quiet core) and a small cost per row (~10 us). Under load, many single requests are
-in flight at once. `MicroBatcher.predict` queues each one; one background task hands
-everything queued so far to the model in a single call, on a worker thread so the event
-loop keeps parsing requests meanwhile. While that call runs, new requests queue up, so
-the next batch grows with the load by itself: a request that arrives alone is predicted
-at once, with no waiting.
+one: ~0.5 ms on a quiet core) and a small cost per row (~10 us). Under load, many single
+requests are in flight at once. `MicroBatcher.predict` queues each one; one background
+task hands everything queued so far to the model in a single call. While that call runs,
+new requests queue up, so the next batch grows with the load by itself: a request that
+arrives alone is predicted at once, with no waiting.
+
+The call runs on the event loop itself: it is short, and a worker thread made things
+worse (the model's Python code and the event loop then take turns on the GIL, and a busy
+loop made each model call wait milliseconds per tree; see the README, Performance).
 
 Settings (settings.py): `MICRO_BATCH_SIZE` caps the requests one call answers (1 turns
 grouping off); `MICRO_BATCH_WAIT_MS` waits up to that long for more requests before a
@@ -16,7 +19,6 @@ call (0, the default, never waits: under load, batches form while the model is b
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -36,9 +38,6 @@ class MicroBatcher(Generic[Item, Result]):
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
         self._pending = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
-        # One thread runs every model call: the model never runs twice at once, and
-        # OMP_NUM_THREADS=1 keeps it from spawning threads that fight the event loop.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
 
     async def predict(self, item: Item) -> Result:
         """The model's answer for one item, computed together with whatever else is queued."""
@@ -49,32 +48,24 @@ class MicroBatcher(Generic[Item, Result]):
         self._pending.set()
         return await future
 
-    async def predict_many(self, items: list[Item]) -> list[Result]:
-        """One model call for a list the client batched already (off the event loop)."""
-        return list(await asyncio.get_running_loop().run_in_executor(self._thread, self._predict, items))
-
     async def close(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
         for _, future in self._queue:
             future.cancel()
-        self._thread.shutdown(wait=True)
 
     async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._pending.wait()
-            if self.max_wait and len(self._queue) < self.max_size:
-                await asyncio.sleep(self.max_wait)  # gather a few more, bounded
+            # Let requests that are already being parsed join this call (no time passes
+            # unless MICRO_BATCH_WAIT_MS asks for it).
+            await asyncio.sleep(self.max_wait if len(self._queue) < self.max_size else 0)
             batch, self._queue = self._queue[: self.max_size], self._queue[self.max_size :]
             if not self._queue:
                 self._pending.clear()
             batch = [(item, future) for item, future in batch if not future.done()]  # drop cancelled
             if batch:
-                try:
-                    outcomes = await loop.run_in_executor(self._thread, self._predict_each, [i for i, _ in batch])
-                except Exception as error:  # the thread pool itself failed (e.g. shut down)
-                    outcomes = [(False, error)] * len(batch)
+                outcomes = self._predict_each([item for item, _ in batch])
                 for (_, future), (ok, outcome) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
