@@ -4,6 +4,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }} import model
@@ -62,6 +63,14 @@ def test_grouped_valuations_equal_direct_predictions(artifact):
     assert results == loaded.predict(houses)
     assert len(results) == len(set(results)) > 1  # different houses, different answers: order matters
     assert max(calls) <= 16 and len(calls) < 40
+
+
+def test_predict_gives_the_estimators_own_answers(artifact):
+    loaded = model.load(artifact)
+    houses = [model.Property(**{**EXAMPLE, "year_built": 1900 + 4 * i}) for i in range(30)]
+    direct = np.round(loaded.estimator.predict(model.to_matrix(houses))).tolist()  # with every check on
+    assert loaded.predict(houses) == direct
+    assert [loaded.predict([house])[0] for house in houses] == direct  # one row at a time: same answers
 
 
 def test_one_bad_item_fails_alone():
