@@ -105,39 +105,66 @@ def test_max_size_caps_each_call():
     assert max(len(call) for call in recorder.calls) <= 4
 
 
-def test_a_lone_request_waits_at_most_the_wait_bound():
-    async def timed(wait_ms: float) -> float:
-        batcher = MicroBatcher(Recorder(), max_wait_ms=wait_ms)
+async def after_a_batch_of_three(batcher: MicroBatcher) -> None:
+    """Put the batcher under load: its last call answered three requests."""
+    assert await asyncio.gather(batcher.predict(7), batcher.predict(8), batcher.predict(9)) == [70, 80, 90]
+
+
+def test_a_request_at_a_quiet_service_never_waits():
+    async def timed() -> float:
+        batcher = MicroBatcher(Recorder(), max_wait_ms=500)
         try:
-            await batcher.predict(1)  # the first call starts the batcher's task
+            await batcher.predict(1)  # the last call answered one: quiet
             started = time.perf_counter()
             assert await batcher.predict(2) == 20
             return time.perf_counter() - started
         finally:
             await batcher.close()
 
-    assert run(timed(0)) < 0.1
+    assert run(timed()) < 0.1
+
+
+def test_under_load_a_lone_request_waits_at_most_the_bound():
+    recorder = Recorder()
+
+    async def timed(wait_ms: float) -> float:
+        batcher = MicroBatcher(recorder, max_wait_ms=wait_ms)
+        try:
+            await after_a_batch_of_three(batcher)
+            started = time.perf_counter()
+            assert await batcher.predict(2) == 20  # nobody else comes
+            return time.perf_counter() - started
+        finally:
+            await batcher.close()
+
     waited = run(timed(30))
     assert 0.025 <= waited < 0.25, waited
+    assert recorder.calls[-1] == [2]
+    assert run(timed(0)) < 0.1
 
 
-def test_the_wait_gathers_requests_that_arrive_within_it():
+def test_under_load_the_wait_gathers_requests_that_arrive_within_it():
     recorder = Recorder()
 
     async def staggered():
-        batcher = MicroBatcher(recorder, max_wait_ms=50)
+        batcher = MicroBatcher(recorder, max_wait_ms=200)
         try:
+            await after_a_batch_of_three(batcher)
 
             async def later(item: int, delay: float) -> int:
                 await asyncio.sleep(delay)
                 return await batcher.predict(item)
 
-            return await asyncio.gather(later(1, 0), later(2, 0.01), later(3, 0.02))
+            started = time.perf_counter()
+            results = await asyncio.gather(later(1, 0), later(2, 0.01), later(3, 0.02))
+            return results, time.perf_counter() - started
         finally:
             await batcher.close()
 
-    assert run(staggered()) == [10, 20, 30]
-    assert recorder.calls == [[1, 2, 3]]
+    results, took = run(staggered())
+    assert results == [10, 20, 30]
+    assert recorder.calls[-1] == [1, 2, 3]
+    assert took < 0.15, "the wait should end as soon as the expected three have arrived"
 
 
 def test_service_answers_concurrent_requests_in_order(client):

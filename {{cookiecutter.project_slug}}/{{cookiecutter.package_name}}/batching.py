@@ -4,16 +4,17 @@ A model call has a fixed cost (scikit-learn checks its input, then walks its tre
 one: ~0.5 ms on a quiet core) and a small cost per row (~10 us). Under load, many single
 requests are in flight at once. `MicroBatcher.predict` queues each one; one background
 task hands everything queued so far to the model in a single call. While that call runs,
-new requests queue up, so the next batch grows with the load by itself: a request that
-arrives alone is predicted at once, with no waiting.
+new requests queue up, so the next batch grows with the load by itself. Under load (the
+last call answered several requests) the batcher also waits a little, at most
+`MICRO_BATCH_WAIT_MS`, for as many requests as last time, so calls stay full while
+responses and new requests interleave; a request that finds the service quiet never waits.
 
 The call runs on the event loop itself: it is short, and a worker thread made things
 worse (the model's Python code and the event loop then take turns on the GIL, and a busy
 loop made each model call wait milliseconds per tree; see the README, Performance).
 
 Settings (settings.py): `MICRO_BATCH_SIZE` caps the requests one call answers (1 turns
-grouping off); `MICRO_BATCH_WAIT_MS` waits up to that long for more requests before a
-call (0, the default, never waits: under load, batches form while the model is busy).
+grouping off); `MICRO_BATCH_WAIT_MS` bounds the wait under load (0 never waits).
 """
 
 import asyncio
@@ -55,14 +56,21 @@ class MicroBatcher(Generic[Item, Result]):
             future.cancel()
 
     async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        expected = 1  # how many requests the last call answered: a measure of the load now
         while True:
             await self._pending.wait()
-            # Let requests that are already being parsed join this call (no time passes
-            # unless MICRO_BATCH_WAIT_MS asks for it).
-            await asyncio.sleep(self.max_wait if len(self._queue) < self.max_size else 0)
+            # Let requests that are already being parsed join. Under load (the last call
+            # answered several), also wait up to `max_wait` for as many as last time; a
+            # request that finds the service quiet never waits.
+            deadline = loop.time() + self.max_wait
+            await asyncio.sleep(0)
+            while len(self._queue) < min(expected, self.max_size) and loop.time() < deadline:
+                await asyncio.sleep(0)
             batch, self._queue = self._queue[: self.max_size], self._queue[self.max_size :]
             if not self._queue:
                 self._pending.clear()
+            expected = len(batch)
             batch = [(item, future) for item, future in batch if not future.done()]  # drop cancelled
             if batch:
                 outcomes = self._predict_each([item for item, _ in batch])
