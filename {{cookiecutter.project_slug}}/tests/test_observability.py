@@ -127,9 +127,10 @@ def emitted(client, statsd_packets, monkeypatch) -> set[tuple[str, str]]:
     monkeypatch.setattr(client.app.state, "model", None)
     client.get("/health-check")  # health_check 5xx (503)
     monkeypatch.setattr(client.app.state, "model", loaded)
-    with TestClient(client.app, raise_server_exceptions=False) as failing:
-        monkeypatch.setattr(type(loaded), "predict", lambda *args: 1 / 0)
-        failing.post("/valuation", json=EXAMPLE)  # valuation 5xx
+    monkeypatch.setattr(type(loaded), "predict", lambda *args: 1 / 0)
+    # No `with`: this client shares the running app (and its lifespan) instead of starting another.
+    failing = TestClient(client.app, raise_server_exceptions=False)
+    failing.post("/valuation/batch", json={"properties": [EXAMPLE]})  # valuation_batch 5xx
     return as_agent_publishes(statsd_packets(expected=40))
 
 

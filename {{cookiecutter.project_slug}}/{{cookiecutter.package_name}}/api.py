@@ -1,18 +1,45 @@
-"""HTTP routes. Route names double as metric names (requests.<name>.2xx)."""
+"""HTTP routes. Route names double as metric names (requests.<name>, see metrics.py)."""
 
-from fastapi import APIRouter, Request
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from .metrics import BATCH_TIMER, MODEL_TIMER, ROWS, VALUATION_TIMER, statsd
+from .batching import MicroBatcher
+from .metrics import MODEL_TIMER, ROWS, statsd
 from .model import LoadedModel, Property
 from .schemas import BatchRequest, BatchValuation, Health, ModelInfo, Valuation
 from .settings import settings
 
-router = APIRouter()
+
+def predict(model: LoadedModel, properties: list[Property]) -> list[float]:
+    """Every model call goes through here, timed and counted once, whether it answers one request or many."""
+    with statsd.timer(MODEL_TIMER):
+        values = model.predict(properties)
+    statsd.incr(ROWS, len(values))
+    return values
+
+
+@asynccontextmanager
+async def model_runner(app: FastAPI):
+    """Runs after main.lifespan has loaded the model: single valuations share one batcher."""
+    app.state.batcher = MicroBatcher(
+        partial(predict, app.state.model), settings.micro_batch_size, settings.micro_batch_wait_ms
+    )
+    yield
+    await app.state.batcher.close()
+
+
+router = APIRouter(lifespan=model_runner)
 
 
 def loaded_model(request: Request) -> LoadedModel:
     return request.app.state.model
+
+
+def batcher(request: Request) -> MicroBatcher[Property, float]:
+    return request.app.state.batcher
 
 
 @router.get(
@@ -34,9 +61,7 @@ async def health_check(request: Request):
 async def value_property(request: Request, prop: Property) -> Valuation:
     """Estimate the market value of one property."""
     model = loaded_model(request)
-    with statsd.timer(VALUATION_TIMER), statsd.timer(MODEL_TIMER):
-        [value] = model.predict([prop])
-    statsd.incr(ROWS)
+    value = await batcher(request).predict(prop)  # grouped with concurrent requests: batching.py
     return Valuation(valuation=value, currency=settings.currency, model_version=model.version)
 
 
@@ -49,9 +74,7 @@ async def value_property(request: Request, prop: Property) -> Valuation:
 )
 async def value_properties(request: Request, batch: BatchRequest) -> BatchValuation:
     model = loaded_model(request)
-    with statsd.timer(BATCH_TIMER), statsd.timer(MODEL_TIMER):
-        values = model.predict(batch.properties)
-    statsd.incr(ROWS, len(values))
+    values = predict(model, batch.properties)  # already one call for many rows
     return BatchValuation(valuations=values, currency=settings.currency, model_version=model.version)
 
 

@@ -29,6 +29,10 @@ def configure_logging(level: str) -> None:
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # uvicorn installs its own handlers; send its records through ours instead.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # middleware.py writes the access line (with request id, route and model version); uvicorn's
+    # own would duplicate it and cost a second formatted line per request.
+    logging.getLogger("uvicorn.access").handlers.clear()
+    logging.getLogger("uvicorn.access").propagate = False

@@ -15,14 +15,15 @@ from statsd import StatsClient
 
 from .settings import settings
 
-VALUATION_TIMER = "valuation.single"  # ms, one property, whole request
-BATCH_TIMER = "valuation.batch"  # ms, one batch request
-MODEL_TIMER = "model.predict"  # ms inside the model, per model call
+VALUATION_TIMER = "valuation.single"  # ms from request to answer, POST /valuation
+BATCH_TIMER = "valuation.batch"  # ms from request to answer, POST /valuation/batch
+MODEL_TIMER = "model.predict"  # ms inside the model, per model call (one call may answer many requests)
 ROWS = "valuation.rows"  # count of properties valued
 REQUESTS = "requests.{route}"  # count per route
 RESPONSES = "responses.{status_class}"  # count per status class; responses.5xx are the errors
 
 ROUTES = ("valuation", "valuation_batch", "model_info", "health_check", "other")  # anything unnamed is "other"
+REQUEST_TIMERS = {"valuation": VALUATION_TIMER, "valuation_batch": BATCH_TIMER}
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ def make_client() -> StatsClient:
 statsd = make_client()
 
 
-def count_request(route: str, status: int) -> None:
-    """Count a finished request by route and by status class, in one UDP packet."""
+def record_request(route: str, status: int, duration_ms: float) -> None:
+    """Count a finished request by route and status class, and time valuations, in one UDP packet."""
     with statsd.pipeline() as pipe:
-        pipe.incr(REQUESTS.format(route=route if route in ROUTES else "other"))
+        pipe.incr(REQUESTS.format(route=route))
         pipe.incr(RESPONSES.format(status_class=f"{status // 100}xx"))
+        if route in REQUEST_TIMERS:
+            pipe.timing(REQUEST_TIMERS[route], duration_ms)

@@ -40,8 +40,10 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = getattr(scope.get("route"), "name", None) or "unmatched"
-            metrics.count_request(route, status)
+            duration_ms = (time.perf_counter() - started) * 1000
+            route = getattr(scope.get("route"), "name", None)
+            route = route if route in metrics.ROUTES else "other"  # docs assets, 404s, redirects
+            metrics.record_request(route, status, duration_ms)
             model = getattr(scope["app"].state, "model", None)
             log.info(
                 "request",
@@ -50,7 +52,7 @@ class RequestContext:
                     "path": scope["path"],
                     "route": route,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(duration_ms, 2),
                     "model_version": model.version if model else None,
                 },
             )

@@ -79,8 +79,6 @@ FEATURES = [
     "energy_rating",
     "has_garage",
 ]
-# Columns the estimator treats as categories (their values are encoded as indices).
-CATEGORICAL = ["district", "property_type"]
 
 
 def to_matrix(properties: list[Property]) -> np.ndarray:
@@ -118,8 +116,15 @@ class LoadedModel:
         return self.metadata["version"]
 
     def predict(self, properties: list[Property]) -> list[float]:
-        """Valuations in whole currency units, one per property."""
-        return np.round(self.estimator.predict(to_matrix(properties))).tolist()
+        """Valuations in whole currency units, one per property.
+
+        Pass many properties at once when you can: a call costs ~0.3 ms however few rows
+        it holds (the service groups concurrent requests for this; see batching.py).
+        """
+        # `Property` has already refused NaN and infinities (its float fields are bounded), and
+        # the parameters were checked at fit: skip both checks on every call (~10% of a call).
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            return np.round(self.estimator.predict(to_matrix(properties))).tolist()
 
 
 def metadata_path(model_path: Path) -> Path:

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     batch_limit: int = Field(1000, ge=1, description="Most properties one batch request may hold.")
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    micro_batch_size: int = Field(
+        64, ge=1, le=1000, description="Most concurrent single valuations answered by one model call (1: no grouping)."
+    )
+    micro_batch_wait_ms: float = Field(
+        2, ge=0, le=100, description="Under load, longest wait for more requests to group into a call (0: never)."
+    )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
 
 
