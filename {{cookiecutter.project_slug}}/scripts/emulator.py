@@ -31,7 +31,6 @@ checked statically by scripts/rehearse.py instead.
 import ipaddress
 import os
 import re
-
 import sys
 
 from moto.cloudformation import parsing
@@ -139,13 +138,20 @@ def build_resource_diff(self, other_template, parameters=None):  # 5
 _update_task_definition = ecs.TaskDefinition.update_from_cloudformation_json.__func__
 
 
-def update_task_definition(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # 6
+def update_task_definition(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):  # 6
     properties = dict(cloudformation_json["Properties"])
     properties["ContainerDefinitions"] = ecs.remap_nested_keys(
         properties.get("ContainerDefinitions", []), ecs.pascal_to_camelcase
     )
     return _update_task_definition(
-        cls, original_resource, new_resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name
+        cls,
+        original_resource,
+        new_resource_name,
+        {**cloudformation_json, "Properties": properties},
+        account_id,
+        region_name,
     )
 
 

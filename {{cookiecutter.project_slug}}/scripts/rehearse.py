@@ -43,7 +43,7 @@ BOOTSTRAP_STACK, INFRA_STACK, API_STACK = f"{PROJECT}-bootstrap", f"{PROJECT}-{E
 
 # The docker stand-in: records each call as a JSON line; a push registers the image in the
 # emulator's ECR (as a real push would), so the deploy finds the image it deploys.
-DOCKER_STANDIN = '''#!PYTHON
+DOCKER_STANDIN = """#!PYTHON
 import json, os, sys
 from pathlib import Path
 import boto3
@@ -60,7 +60,7 @@ if args[:1] == ["push"]:
     boto3.client("ecr").put_image(repositoryName=name, imageTag=tag, imageManifest=json.dumps(manifest))
 with open(os.environ["DOCKER_STANDIN_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
-'''
+"""
 
 
 @dataclass
@@ -89,7 +89,8 @@ class Emulator:
         self.url = f"http://localhost:{self.port}"  # localhost: moto reads S3 bucket names from the host
         running = json.loads((ROOT / f"infra/params/{ENV}.json").read_text())["api"].get("DesiredCount", 1)
         env = {**os.environ, "MOTO_ACCOUNT_ID": account}
-        self.log = open(os.environ["REHEARSE_EMULATOR_LOG"], "w+b") if os.environ.get("REHEARSE_EMULATOR_LOG") else tempfile.TemporaryFile()
+        log = os.environ.get("REHEARSE_EMULATOR_LOG")
+        self.log = open(log, "w+b") if log else tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts/emulator.py"), str(self.port), str(running)],
             env=env,
@@ -101,7 +102,7 @@ class Emulator:
         deadline = time.monotonic() + 20
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1)  # noqa: S310 (local emulator)
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1)
                 return self
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -139,7 +140,7 @@ class Rehearsal:
             "DOCKER_STANDIN_LOG": str(self.docker_log),
         }
         self.admin_env = {**self.base_env, "AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "admin"}
-        self.admin = boto3.Session(aws_access_key_id="admin", aws_secret_access_key="admin", region_name=REGION)
+        self.admin = boto3.Session("admin", "admin", region_name=REGION)  # the emulator accepts any keys
 
     def client(self, service: str):
         return self.admin.client(service, endpoint_url=self.base_env["AWS_ENDPOINT_URL"])
@@ -162,9 +163,14 @@ class Rehearsal:
     def pipeline_env(self, commit: str, build: int) -> dict[str, str]:
         """What a Bitbucket deployment step on the dev branch has: its variables and credentials."""
         outputs = self.outputs(BOOTSTRAP_STACK)
-        env = {**self.base_env, "BITBUCKET_BUILD_NUMBER": str(build), "BITBUCKET_BRANCH": ENV, "BITBUCKET_COMMIT": commit}
+        env = {
+            **self.base_env,
+            "BITBUCKET_BUILD_NUMBER": str(build),
+            "BITBUCKET_BRANCH": ENV,
+            "BITBUCKET_COMMIT": commit,
+        }
         if OIDC:  # the step has `oidc: true`; the AWS CLI assumes AWS_ROLE_ARN with the token
-            env["BITBUCKET_STEP_OIDC_TOKEN"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZWhlYXJzYWwifQ.c2lnbmF0dXJl"
+            env["BITBUCKET_STEP_OIDC_TOKEN"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZWhlYXJzYWwifQ.c2lnbmF0dXJl"  # noqa: S105 (unsigned, for the emulator)
             env["AWS_ROLE_ARN"] = outputs["DeployRoleArn"]
         else:  # the deploy user's keys, stored as secured deployment variables
             key = self.client("iam").create_access_key(UserName=outputs["DeployUserName"])["AccessKey"]
@@ -184,9 +190,11 @@ class Rehearsal:
     def service_image(self) -> tuple[str, str, list[str]]:
         outputs = self.outputs(API_STACK)
         ecs = self.client("ecs")
-        service = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])["services"][0]
+        found = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])
+        service = found["services"][0]
         definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
-        return service["clusterArn"], service["taskDefinition"], [c["image"] for c in definition["containerDefinitions"]]
+        images = [c["image"] for c in definition["containerDefinitions"]]
+        return service["clusterArn"], service["taskDefinition"], images
 
     def docker_calls(self) -> list[dict]:
         if not self.docker_log.exists():
@@ -245,7 +253,9 @@ class Rehearsal:
         if AGENT_COPY:
             agent = infra["AgentRepositoryName"]
             agent_tags = [i.get("imageTag") for i in ecr.list_images(repositoryName=agent)["imageIds"]]
-            checks.append(Check("emulated", "CloudWatch agent copied into ECR", bool(agent_tags), f"{agent}: {agent_tags}"))
+            checks.append(
+                Check("emulated", "CloudWatch agent copied to ECR", bool(agent_tags), f"{agent}: {agent_tags}")
+            )
         return checks
 
     def check_second_deploy(self, first: tuple[str, str, list[str]], commit: str) -> list[Check]:
@@ -343,9 +353,10 @@ def static_checks() -> list[Check]:
 
 def commit_ids() -> tuple[str, str]:
     """This commit (git HEAD, or BITBUCKET_COMMIT), and a stand-in for the next push's commit."""
-    head = os.environ.get("BITBUCKET_COMMIT") or subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    head = (
+        os.environ.get("BITBUCKET_COMMIT")
+        or subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    )
     first = head or hashlib.sha1(b"rehearsal").hexdigest()  # noqa: S324 (a made-up commit id)
     return first, hashlib.sha1(first.encode() + b"+1").hexdigest()  # noqa: S324
 
@@ -356,7 +367,8 @@ def report(checks: list[Check]) -> bool:
         print(f"  {'PASS' if check.ok else 'FAIL'}  {check.kind:8}  {check.name:46} {check.detail}")
     failed = sum(not c.ok for c in checks)
     emulated = sum(c.kind == "emulated" for c in checks)
-    print(f"rehearse: {len(checks) - failed} passed, {failed} failed ({emulated} emulated, {len(checks) - emulated} static)")
+    static = len(checks) - emulated
+    print(f"rehearse: {len(checks) - failed} passed, {failed} failed ({emulated} emulated, {static} static)")
     return failed == 0
 
 

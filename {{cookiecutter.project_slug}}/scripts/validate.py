@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from pipeline_check import problems as pipeline_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = "pip install -r requirements-dev.txt"
@@ -133,6 +134,18 @@ def check_compose() -> Result:
     return run_tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml")
 
 
+def check_bitbucket() -> Result:
+    return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml")
+
+
+def check_pipeline_steps() -> Result:
+    """What the schema lets through: step keys, called targets and scripts (scripts/pipeline_check.py)."""
+    found = pipeline_problems(ROOT)
+    if found:
+        return Result("fail", f"{len(found)} problems in bitbucket-pipelines.yml", found)
+    return Result("pass", "every step uses known keys and calls a make target or script that exists")
+
+
 CHECKS = {
     "yaml": check_yaml,
     "jinja": check_jinja,
@@ -140,6 +153,8 @@ CHECKS = {
     "ruff": check_ruff,
     "hadolint": check_hadolint,
     "compose": check_compose,
+    "bitbucket": check_bitbucket,
+    "pipeline-steps": check_pipeline_steps,
 }
 
 
