@@ -19,6 +19,12 @@ def remove(*paths: str) -> None:
         (PROJECT / path).unlink()
 
 
+def remove_dns_stack_without_hosted_zone() -> None:
+    """hosted_zone_name empty: no friendly DNS name, so no infra/dns.yaml (root.yaml omits DnsStack)."""
+    if not "{{ cookiecutter.hosted_zone_name }}":
+        remove("infra/dns.yaml")
+
+
 def make_scripts_executable() -> None:
     """Shell scripts get LF line endings and the executable bit, whatever the checkout did."""
     for script in PROJECT.rglob("*.sh"):
@@ -50,6 +56,7 @@ README.md walks you from here to the first deploy.
 
 
 def main() -> None:
+    remove_dns_stack_without_hosted_zone()
     make_scripts_executable()
     validate()
     print_next_steps()

@@ -134,6 +134,53 @@ def check_compose() -> Result:
     return run_tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml")
 
 
+def templates() -> list[str]:
+    return [str(path.relative_to(ROOT)) for path in sorted((ROOT / "infra").glob("*.yaml"))]
+
+
+def check_cfn_lint() -> Result:
+    # One call for every template, from the project root, so cfn-lint also follows the
+    # nested stacks (TemplateURL: ./x.yaml) and checks the parameters and outputs they
+    # exchange. W3002 says such local URLs only work after `aws cloudformation package`,
+    # which is exactly how scripts/ deploy them.
+    result = run_tool("cfn-lint", "--ignore-checks", "W3002", "--", *templates())
+    if result.status == "pass":
+        result.summary = f"0 errors, 0 warnings in {len(templates())} templates (W3002 ignored)"
+    return result
+
+
+def check_checkov() -> Result:
+    # Every template and the Dockerfile as -f in one call: checkov 3.3 ignores -f when -d
+    # is given. Skips live in each resource's Metadata (or a Dockerfile comment), with why.
+    command = tool("checkov")
+    if command is None:
+        return Result("skip", f"checkov is not installed ({INSTALL})")
+    paths = [*templates(), "Dockerfile"]
+    options = ["--framework", "cloudformation", "dockerfile", "--skip-download", "--compact", "--quiet"]
+    files_args = [arg for path in paths for arg in ("-f", path)]
+    proc = subprocess.run([command, *files_args, *options], cwd=ROOT, capture_output=True, text=True)
+    output = (proc.stdout + proc.stderr).strip().splitlines()
+    # "<framework> scan results:" is followed by "Passed checks: N, Failed checks: N, Skipped checks: N".
+    lines = [line for line in output if line.strip()]
+    counts = {
+        header.split()[0]: line.lower()
+        for header, line in zip(lines, [*lines[1:], ""], strict=True)
+        if header.endswith(" scan results:") and line.startswith("Passed checks:")
+    }
+    if proc.returncode != 0 or set(counts) != {"cloudformation", "dockerfile"}:
+        return Result("fail", f"checkov exit {proc.returncode}", output[-60:])
+    return Result("pass", "; ".join(f"{kind} {line}" for kind, line in sorted(counts.items())))
+
+
+def check_cross_stack() -> Result:
+    import cross_stack  # scripts/cross_stack.py, beside this file
+
+    problems, summary = cross_stack.problems()
+    if problems:
+        return Result("fail", f"{len(problems)} problems between stacks and parameter files", problems)
+    return Result("pass", f"stacks and parameter files agree ({summary})")
+
+
 def check_bitbucket() -> Result:
     return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml")
 
@@ -153,6 +200,9 @@ CHECKS = {
     "ruff": check_ruff,
     "hadolint": check_hadolint,
     "compose": check_compose,
+    "cfn-lint": check_cfn_lint,
+    "checkov": check_checkov,
+    "cross-stack": check_cross_stack,
     "bitbucket": check_bitbucket,
     "pipeline-steps": check_pipeline_steps,
 }
@@ -166,7 +216,7 @@ def main() -> int:
     names = args.checks or list(CHECKS)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:  # the slow ones (checkov, cfn-lint) start at once
         results = dict(zip(names, pool.map(lambda name: CHECKS[name](), names), strict=True))
 
     failed = skipped = 0
@@ -176,7 +226,7 @@ def main() -> int:
             result.status, result.summary = "fail", f"skipped in strict mode: {result.summary}"
         failed += result.status == "fail"
         skipped += result.status == "skip"
-        print(f"  {result.status.upper():4}  {name:10} {result.summary}")
+        print(f"  {result.status.upper():4}  {name:11} {result.summary}")
         for line in result.details:
             print(f"        {line}")
     print(

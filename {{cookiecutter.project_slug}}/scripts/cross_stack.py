@@ -1,0 +1,192 @@
+"""Check that the CloudFormation templates and parameter files fit together.
+
+    python scripts/cross_stack.py
+
+What no single-template linter sees:
+- every nested stack the root stack wires (TemplateURL: ./x.yaml) exists, gets only
+  parameters it declares and every parameter it has no default for;
+- every `!GetAtt Child.Outputs.X` names an output the child declares;
+- every Fn::ImportValue names an export of another template in infra/, and no export
+  name is declared twice;
+- every key of infra/params/<env>.json is a parameter of its template, with an allowed
+  value, and together with what the deploy scripts pass, every required parameter is set.
+Export and import names are compared as written: `!Sub ${Prefix}-${EnvironmentName}-Name`.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+# Sections of a parameter file -> (template, parameters the deploy scripts pass themselves).
+PARAMETER_FILES = {
+    "infra": ("root.yaml", {"EnvironmentName"}),
+    "api": ("api.yaml", {"EnvironmentName", "ImageTag"}),
+}
+
+
+class TemplateLoader(yaml.SafeLoader):
+    """Reads short-form tags as their long form: !Ref X -> {"Ref": "X"}, !GetAtt A.B -> {"Fn::GetAtt": ["A", "B"]}."""
+
+
+def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=TemplateLoader) or {}  # noqa: S506 (a SafeLoader subclass)
+
+
+def walk(node, key: str):
+    """Every value stored under `key` anywhere in a template."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == key:
+                yield value
+            yield from walk(value, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item, key)
+
+
+def name_of(value) -> str | None:
+    """An export or import name as written: a plain string or a Fn::Sub string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return value["Fn::Sub"]
+    return None
+
+
+def check_nested_stacks(root_path: Path, root: dict) -> list[str]:
+    problems = []
+    children = {}
+    for name, resource in root.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        url = resource.get("Properties", {}).get("TemplateURL", "")
+        if not isinstance(url, str) or not url.startswith("./"):
+            problems.append(f"{root_path.name}: {name}: TemplateURL should be a local ./file.yaml, not {url!r}")
+            continue
+        child_path = root_path.parent / url
+        if not child_path.is_file():
+            problems.append(f"{root_path.name}: {name}: {url} does not exist")
+            continue
+        child = children[name] = load(child_path)
+        declared = child.get("Parameters", {})
+        passed = resource.get("Properties", {}).get("Parameters", {})
+        for key in sorted(set(passed) - set(declared)):
+            problems.append(f"{root_path.name}: {name} passes {key}, which {url} does not declare")
+        for key in sorted(k for k, v in declared.items() if "Default" not in v and k not in passed):
+            problems.append(f"{root_path.name}: {name} does not pass {key}, which {url} requires")
+    targets = [t for t in walk(root, "Fn::GetAtt") if isinstance(t, list) and len(t) == 2]
+    for sub in walk(root, "Fn::Sub"):  # "${Stack.Outputs.X}" inside a !Sub string
+        text = sub[0] if isinstance(sub, list) else sub
+        targets += [[s, f"Outputs.{o}"] for s, o in re.findall(r"\$\{(\w+)\.Outputs\.(\w+)\}", str(text))]
+    for target in targets:
+        if str(target[1]).startswith("Outputs."):
+            stack, output = target[0], target[1].removeprefix("Outputs.")
+            if stack not in children:
+                problems.append(f"{root_path.name}: GetAtt {stack}.Outputs.{output}: {stack} is not a nested stack")
+            elif output not in children[stack].get("Outputs", {}):
+                problems.append(f"{root_path.name}: GetAtt {stack}.Outputs.{output}: no such output in that template")
+    return problems
+
+
+def check_imports(templates: dict[str, dict]) -> tuple[list[str], int]:
+    problems = []
+    exports: dict[str, str] = {}
+    for file, template in templates.items():
+        for output in template.get("Outputs", {}).values():
+            if "Export" not in output:
+                continue
+            name = name_of(output["Export"].get("Name"))
+            if name is None:
+                problems.append(f"{file}: an export name is not a string or !Sub string: {output['Export']}")
+            elif name in exports:
+                problems.append(f"{file}: export {name} is also declared in {exports[name]}")
+            else:
+                exports[name] = file
+    imports = 0
+    for file, template in templates.items():
+        for value in walk(template, "Fn::ImportValue"):
+            imports += 1
+            name = name_of(value)
+            if name is None:
+                problems.append(f"{file}: cannot read the import name {value}")
+            elif exports.get(name, file) == file:
+                problems.append(f"{file}: imports {name}, which no other template in infra/ exports")
+    return problems, imports
+
+
+def check_parameter_files(templates: dict[str, dict]) -> tuple[list[str], int]:
+    problems = []
+    keys = 0
+    for path in sorted((INFRA / "params").glob("*.json")):
+        rel = path.relative_to(ROOT)
+        try:
+            sections = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            problems.append(f"{rel}: not JSON: {error}")
+            continue
+        if not isinstance(sections, dict) or set(sections) != set(PARAMETER_FILES):
+            problems.append(f"{rel}: must be an object with exactly the keys {sorted(PARAMETER_FILES)}")
+            continue
+        for section, (file, from_scripts) in PARAMETER_FILES.items():
+            declared = templates.get(file, {}).get("Parameters", {})
+            values = sections[section]
+            keys += len(values)
+            for key, value in values.items():
+                allowed = declared.get(key, {}).get("AllowedValues")
+                if key not in declared:
+                    problems.append(f"{rel}: {section}.{key} is not a parameter of infra/{file}")
+                elif allowed and str(value) not in map(str, allowed):
+                    problems.append(f"{rel}: {section}.{key} is {value!r}; infra/{file} allows {allowed}")
+                elif key in from_scripts:
+                    problems.append(f"{rel}: {section}.{key} is passed by the deploy scripts; remove it here")
+            required = {k for k, v in declared.items() if "Default" not in v}
+            for key in sorted(required - set(values) - from_scripts):
+                problems.append(f"{rel}: {section} has no value for {key}, which infra/{file} requires")
+    return problems, keys
+
+
+def problems() -> tuple[list[str], str]:
+    """All problems found, and a one-line summary of what was checked."""
+    if not (INFRA / "root.yaml").is_file():
+        return ["infra/root.yaml does not exist"], ""
+    templates = {path.name: load(path) for path in sorted(INFRA.glob("*.yaml"))}
+    found = check_nested_stacks(INFRA / "root.yaml", templates["root.yaml"])
+    import_problems, imports = check_imports(templates)
+    file_problems, keys = check_parameter_files(templates)
+    nested = sum(r.get("Type") == "AWS::CloudFormation::Stack" for r in templates["root.yaml"]["Resources"].values())
+    summary = f"{nested} nested stacks, {imports} imports, {keys} parameter file keys"
+    return found + import_problems + file_problems, summary
+
+
+def main() -> int:
+    found, summary = problems()
+    for problem in found:
+        print(problem)
+    print(f"cross-stack: {len(found)} problems ({summary})")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
