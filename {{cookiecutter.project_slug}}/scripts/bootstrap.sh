@@ -32,6 +32,7 @@ parameters+=(
   "ExistingOidcProviderArn=${EXISTING_OIDC_PROVIDER_ARN:-}"
 )
 provider_url="api.bitbucket.org/2.0/workspaces/{{ cookiecutter.bitbucket_workspace }}/pipelines-config/identity/oidc"
+load_stack "$BOOTSTRAP_STACK"
 if [ -z "$(stack_status "$BOOTSTRAP_STACK")" ] && [ -z "${EXISTING_OIDC_PROVIDER_ARN:-}" ]; then
   existing="$(aws iam list-open-id-connect-providers --output text \
     --query "OpenIDConnectProviderList[?ends_with(Arn, '$provider_url')].Arn")"
@@ -41,6 +42,7 @@ fi
 
 # The bootstrap creates the execution role, so it runs with the admin's own permissions.
 deploy_stack "$BOOTSTRAP_STACK" "$ROOT/infra/bootstrap.yaml" "" "${parameters[@]}"
+load_stack "$BOOTSTRAP_STACK"
 
 say "bootstrap of $ENV_NAME done; in Bitbucket, Repository settings > Deployments > $DEPLOYMENT set:"
 echo "  AWS_DEFAULT_REGION = $AWS_DEFAULT_REGION"

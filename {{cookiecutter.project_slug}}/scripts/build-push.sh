@@ -34,6 +34,7 @@ else
   say "training the model (artifacts are not in git)"
   make -C "$ROOT" train
   # The image deployed now is the build cache (its layers carry inline cache metadata).
+  load_stack "$API_STACK"
   previous="$(stack_parameter "$API_STACK" ImageTag)"
   say "building $repository_uri:$IMAGE_TAG${previous:+ (cache from $previous)}"
   DOCKER_BUILDKIT=1 docker build \

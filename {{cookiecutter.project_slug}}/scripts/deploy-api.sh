@@ -20,6 +20,7 @@ aws ecr describe-images --repository-name "$repository" --image-ids "imageTag=$I
   die "image $repository:$IMAGE_TAG is not in ECR: run 'make build-push ENV=$ENV_NAME' first"
 deploy_stack "$API_STACK" "$ROOT/infra/api.yaml" "$role" "${PARAMETERS[@]}"
 
+load_stack "$API_STACK"
 cluster="$(stack_output "$API_STACK" ClusterName)"
 service="$(stack_output "$API_STACK" ServiceName)"
 say "waiting until service $service is stable"

@@ -25,7 +25,8 @@ checked statically by scripts/rehearse.py instead.
    spelling (Image, not image), so the new revision shows no image.
 7. Tasks cannot run here: each service reports RUNNING_TASKS running tasks (the
    environment's DesiredCount), so the rollout completes and `aws ecs wait
-   services-stable` returns.
+   services-stable` returns. A service created without DesiredCount starts 1 task, as
+   in ECS (moto starts none).
 """
 
 import ipaddress
@@ -155,7 +156,18 @@ def update_task_definition(
     )
 
 
+_create_service = ecs.Service.create_from_cloudformation_json.__func__
+
+
+def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # 7
+    properties = {"DesiredCount": 1, **cloudformation_json["Properties"]}
+    return _create_service(
+        cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
+    )
+
+
 Stack.get_cfn_attribute = nested_stack_output
+ecs.Service.create_from_cloudformation_json = classmethod(create_service)
 ecs.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
 parsing.ResourceMap.build_resource_diff = build_resource_diff
 parsing.clean_json = clean_json

@@ -81,13 +81,40 @@ guard_account() {
   say "$ENV_NAME: account $identity, region $AWS_DEFAULT_REGION"
 }
 
+# What describe-stacks says about a stack, read once per stack and kept in STACK_INFO:
+# "<stack> status", "<stack> output <Key>", "<stack> parameter <Key>".
+declare -A STACK_INFO=()
+
+load_stack() { # STACK
+  local json key value
+  STACK_INFO["$1 loaded"]=1
+  json="$(aws cloudformation describe-stacks --stack-name "$1" --query 'Stacks[0]' --output json 2>/dev/null)" || return 0
+  while IFS=$'\t' read -r key value; do
+    STACK_INFO["$1 $key"]="$value"
+  done < <(python3 -c 'import json, sys
+stack = json.load(sys.stdin)
+print("status", stack["StackStatus"], sep="\t")
+for o in stack.get("Outputs", []):
+    print("output " + o["OutputKey"], o["OutputValue"], sep="\t")
+for p in stack.get("Parameters", []):
+    print("parameter " + p["ParameterKey"], p.get("ParameterValue", ""), sep="\t")' <<<"$json")
+}
+
+forget_stack() { # STACK -- after a deploy changed it
+  local key
+  for key in "${!STACK_INFO[@]}"; do
+    [[ "$key" != "$1 "* ]] || unset "STACK_INFO[$key]"
+  done
+}
+
 stack_status() { # STACK -> status, or nothing if the stack does not exist
-  aws cloudformation describe-stacks --stack-name "$1" --query 'Stacks[0].StackStatus' --output text 2>/dev/null || true
+  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
+  echo "${STACK_INFO["$1 status"]:-}"
 }
 
 require_stack() { # STACK "what creates it"
-  local status
-  status="$(stack_status "$1")"
+  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
+  local status="${STACK_INFO["$1 status"]:-}"
   [ -n "$status" ] || die "stack $1 not found in account $EXPECTED_ACCOUNT: $2"
   case "$status" in
     *_COMPLETE) ;;
@@ -96,17 +123,14 @@ require_stack() { # STACK "what creates it"
 }
 
 stack_output() { # STACK KEY
-  local value
-  value="$(aws cloudformation describe-stacks --stack-name "$1" \
-    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text)"
-  [ -n "$value" ] && [ "$value" != "None" ] || die "stack $1 has no output $2"
-  echo "$value"
+  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
+  [ -n "${STACK_INFO["$1 output $2"]:-}" ] || die "stack $1 has no output $2"
+  echo "${STACK_INFO["$1 output $2"]}"
 }
 
 stack_parameter() { # STACK KEY -> value, or nothing
-  aws cloudformation describe-stacks --stack-name "$1" \
-    --query "Stacks[0].Parameters[?ParameterKey=='$2'].ParameterValue" --output text 2>/dev/null |
-    grep -v '^None$' || true
+  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
+  echo "${STACK_INFO["$1 parameter $2"]:-}"
 }
 
 # usage: stack_parameters SECTION TEMPLATE [Key=Value ...] -- sets the array PARAMETERS
@@ -140,8 +164,9 @@ deploy_stack() {
     if grep -qi "circuit breaker" <<<"$events"; then
       die "the ECS deployment circuit breaker stopped the rollout of $stack: the new tasks did not become healthy, so the service was rolled back to the previous version; read the task logs (CloudWatch Logs) to see why they failed"
     fi
-    die "deploy of stack $stack failed (status $(stack_status "$stack")); the events above say why"
+    die "deploy of stack $stack failed (status $(stack_status "$stack")); the error and the events above say why"
   fi
+  forget_stack "$stack"
 }
 
 failed_events() { # STACK -> the failed events, newest first
