@@ -24,7 +24,7 @@ checked statically by scripts/rehearse.py instead.
 6. An updated task definition keeps its container definitions in CloudFormation's
    spelling (Image, not image), so the new revision shows no image.
 7. Tasks cannot run here: each service reports RUNNING_TASKS running tasks (the
-   environment's DesiredCount), so the rollout completes and `aws ecs wait
+   api DesiredCount in infra/params/dev.json, else 1), so the rollout completes and `aws ecs wait
    services-stable` returns. A service created without DesiredCount starts 1 task, as
    in ECS (moto starts none).
 """

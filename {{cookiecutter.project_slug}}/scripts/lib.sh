@@ -5,6 +5,10 @@
 # Stack names (one place): <project>-bootstrap, <project>-<env>-infra, <project>-<env>-api.
 
 set -euo pipefail
+if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then
+  echo "error: bash 4 or newer is needed (bash $BASH_VERSION runs this; on macOS: brew install bash)" >&2
+  exit 1
+fi
 
 PROJECT="{{ cookiecutter.project_slug }}"
 PROJECT_REGION="{{ cookiecutter.aws_region }}"
