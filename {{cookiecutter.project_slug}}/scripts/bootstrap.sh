@@ -13,6 +13,7 @@
 #                                (Test for dev, Production for prod)
 #   EXISTING_OIDC_PROVIDER_ARN   the account's Bitbucket OIDC provider, if it already has one
 {%- endif %}
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"

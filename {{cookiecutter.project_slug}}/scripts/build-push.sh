@@ -8,6 +8,7 @@
 #   scripts/build-push.sh dev|prod       (make build-push ENV=dev)
 # IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. A tag already in ECR
 # is not pushed again (tags are immutable).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"

@@ -4,6 +4,7 @@
 #
 #   scripts/deploy-api.sh dev|prod       (make deploy-api ENV=dev)
 # IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"

@@ -3,6 +3,7 @@
 # <project>-<env>-infra with infra/params/<env>.json ("infra"). Unchanged is success.
 #
 #   scripts/deploy-infra.sh dev|prod     (make deploy-infra ENV=dev)
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"

@@ -3,6 +3,8 @@
 # what is missing before its first call that changes anything in AWS.
 #
 # Stack names (one place): <project>-bootstrap, <project>-<env>-infra, <project>-<env>-api.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables set here are used by the scripts that source it
 
 set -euo pipefail
 if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then

@@ -185,6 +185,11 @@ def check_bitbucket() -> Result:
     return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml")
 
 
+def check_shellcheck() -> Result:
+    scripts = [str(path.relative_to(ROOT)) for path in files("scripts/*.sh")]
+    return run_tool("shellcheck", "--external-sources", "--source-path=SCRIPTDIR", *scripts)
+
+
 def check_pipeline_steps() -> Result:
     """What the schema lets through: step keys, called targets and scripts (scripts/pipeline_check.py)."""
     found = pipeline_problems(ROOT)
@@ -205,6 +210,7 @@ CHECKS = {
     "cross-stack": check_cross_stack,
     "bitbucket": check_bitbucket,
     "pipeline-steps": check_pipeline_steps,
+    "shellcheck": check_shellcheck,
 }
 
 
