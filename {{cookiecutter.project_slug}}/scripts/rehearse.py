@@ -245,8 +245,11 @@ class Rehearsal:
             ),
             Check(
                 "emulated",
-                "image built after training, with a cache flag",
-                any(c["args"][:1] == ["build"] and c.get("model_trained") for c in calls),
+                "image built after training, with inline cache",
+                any(
+                    c["args"][:1] == ["build"] and c.get("model_trained") and "BUILDKIT_INLINE_CACHE=1" in c["args"]
+                    for c in calls
+                ),
                 "docker build " + " ".join(next((c["args"][1:] for c in calls if c["args"][:1] == ["build"]), [])),
             ),
         ]
@@ -328,7 +331,12 @@ def static_checks() -> list[Check]:
             network.get("AssignPublicIp") == "DISABLED",
             f"AssignPublicIp {network.get('AssignPublicIp')}",
         ),
-        Check("static", "service behind the load balancer", bool(service.get("LoadBalancers")), ""),
+        Check(
+            "static",
+            "service behind the load balancer",
+            bool(service.get("LoadBalancers")),
+            f"{len(service.get('LoadBalancers', []))} target group",
+        ),
         Check(
             "static",
             "circuit breaker with rollback",
