@@ -58,10 +58,11 @@ use_credentials() {
   if [ -z "${AWS_DEFAULT_REGION:-}" ] && [ -n "${AWS_REGION:-}" ]; then
     export AWS_DEFAULT_REGION="$AWS_REGION"
   fi
-  require_var AWS_DEFAULT_REGION "set it to $PROJECT_REGION (a repository variable in Bitbucket, or export it)"
+  require_var AWS_DEFAULT_REGION "set it to $PROJECT_REGION (a deployment variable in Bitbucket, or export it)"
   if [ -n "${BITBUCKET_STEP_OIDC_TOKEN:-}" ]; then
     require_var AWS_ROLE_ARN "set it as a deployment variable: the DeployRoleArn output of stack $BOOTSTRAP_STACK"
     AWS_WEB_IDENTITY_TOKEN_FILE="$(mktemp)"
+    trap 'rm -f "$AWS_WEB_IDENTITY_TOKEN_FILE"' EXIT
     printf '%s' "$BITBUCKET_STEP_OIDC_TOKEN" >"$AWS_WEB_IDENTITY_TOKEN_FILE"
     export AWS_WEB_IDENTITY_TOKEN_FILE
     export AWS_ROLE_SESSION_NAME="bitbucket-${BITBUCKET_BUILD_NUMBER:-local}"
