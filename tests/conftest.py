@@ -6,6 +6,7 @@ well as on a failed one: every bake in these tests is fully validated.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,18 @@ def default_project(cookies_session) -> Path:
     result = cookies_session.bake()
     assert result.exit_code == 0, result.exception
     return Path(result.project_path)
+
+
+@pytest.fixture(scope="session")
+def access_keys_project(cookies_session) -> Path:
+    """The other deploy identity, without the manual production gate, baked once per session."""
+    result = bake(cookies_session, deploy_identity="access_keys", manual_production_gate=False)
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A throwaway copy of a baked project, for tests that change or write into it."""
+    target = destination / project.name
+    shutil.copytree(project, target, ignore=shutil.ignore_patterns(".venv", "build", "__pycache__"))
+    return target

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from pipeline_check import problems as pipeline_problems
 
 import cross_stack  # scripts/cross_stack.py, beside this file: CloudFormation-aware YAML loading too
 
@@ -162,6 +163,23 @@ def check_cross_stack() -> Result:
     return Result("pass", f"stacks and parameter files agree ({summary})")
 
 
+def check_bitbucket() -> Result:
+    return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml")
+
+
+def check_shellcheck() -> Result:
+    scripts = [str(path.relative_to(ROOT)) for path in files("scripts/*.sh")]
+    return run_tool("shellcheck", "--external-sources", "--source-path=SCRIPTDIR", *scripts)
+
+
+def check_pipeline_steps() -> Result:
+    """What the schema lets through: step keys, called targets and scripts (scripts/pipeline_check.py)."""
+    found = pipeline_problems(ROOT)
+    if found:
+        return Result("fail", f"{len(found)} problems in bitbucket-pipelines.yml", found)
+    return Result("pass", "every step uses known keys and calls a make target or script that exists")
+
+
 CHECKS = {
     "yaml": check_yaml,
     "jinja": check_jinja,
@@ -172,6 +190,9 @@ CHECKS = {
     "cfn-lint": check_cfn_lint,
     "checkov": check_checkov,
     "cross-stack": check_cross_stack,
+    "bitbucket": check_bitbucket,
+    "pipeline-steps": check_pipeline_steps,
+    "shellcheck": check_shellcheck,
 }
 
 

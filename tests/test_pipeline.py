@@ -1,0 +1,114 @@
+"""bitbucket-pipelines.yml: Bitbucket's schema and our own step check pass on each deploy
+identity and gate setting, and the step check catches what the schema lets through."""
+
+import sys
+
+import pytest
+import yaml
+
+from .conftest import copy_project, run
+
+SCHEMA = ["check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml"]
+
+
+@pytest.fixture(params=["defaults", "deploy_identity:access_keys-manual_production_gate:false"])
+def project(request, default_project, access_keys_project):
+    return default_project if request.param == "defaults" else access_keys_project
+
+
+def pipeline(project):
+    return yaml.safe_load((project / "bitbucket-pipelines.yml").read_text())
+
+
+def deploy_steps(config, branch):
+    stage = config["pipelines"]["branches"][branch][1]["stage"]
+    return stage, [item["step"] for item in stage["steps"]]
+
+
+def test_schema_and_step_check_pass(project):
+    result = run(SCHEMA, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run([sys.executable, "scripts/validate.py", "--strict", "bitbucket", "pipeline-steps"], project)
+    assert result.returncode == 0, result.stdout
+    assert "2 passed, 0 failed" in result.stdout
+
+
+def test_branches_test_first_then_deploy_their_environment(project):
+    config = pipeline(project)
+    assert config["pipelines"]["default"][0]["step"]["script"] == ["make validate", "make test"]
+    assert config["pipelines"]["pull-requests"]["**"][0]["step"]["name"] == "Validate and test"
+    for branch, deployment, env in (("dev", "test", "dev"), ("main", "production", "prod")):
+        assert config["pipelines"]["branches"][branch][0]["step"]["name"] == "Validate and test"
+        stage, steps = deploy_steps(config, branch)
+        assert stage["deployment"] == deployment
+        assert [s["script"] for s in steps] == [
+            [f"make deploy-infra ENV={env}"],
+            [f"make build-push ENV={env}"],
+            [f"make deploy-api ENV={env}"],
+        ]
+        assert steps[1]["services"] == ["docker"]
+        assert "docker" in steps[1]["caches"] and all("pip" in s["caches"] for s in steps)
+
+
+def test_options_decide_oidc_and_the_production_gate(default_project, access_keys_project):
+    stage, steps = deploy_steps(pipeline(default_project), "main")
+    assert stage["trigger"] == "manual"
+    assert all(step["oidc"] is True for step in steps)
+    stage, steps = deploy_steps(pipeline(access_keys_project), "main")
+    assert "trigger" not in stage
+    assert not any("oidc" in step for step in steps)
+    assert "AWS_SECRET_ACCESS_KEY" in (access_keys_project / "bitbucket-pipelines.yml").read_text()  # a comment
+    assert "AWS_SECRET_ACCESS_KEY:" not in (access_keys_project / "bitbucket-pipelines.yml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("script:\n                  - make deploy-api ENV=dev", "scrpit:\n                  - make deploy-api ENV=dev",
+         "unknown step key 'scrpit'"),
+        ("name: Deploy infrastructure", "name: Deploy infrastructure\n                deploymnet: test",
+         "unknown step key 'deploymnet'"),
+        ("- make deploy-api ENV=dev", "- scripts/deploy-everything.sh dev", "scripts/deploy-everything.sh does not exist"),
+        ("- make deploy-api ENV=dev", "- make deploy-apii ENV=dev", "make target 'deploy-apii' is not in the Makefile"),
+        ("- make deploy-api ENV=prod", "- make deploy-api ENV=dev", "deployment production must deploy ENV=prod"),
+        ("- make test", "- pip install -r requirements-dev.txt && pytest", "is not a make target or a script"),
+    ],
+    ids=["misspelled-script", "misspelled-deployment", "missing-script", "missing-target", "wrong-env", "logic-in-yaml"],
+)  # fmt: skip
+def test_step_check_catches_what_the_schema_lets_through(default_project, tmp_path, old, new, message):
+    project = copy_project(default_project, tmp_path)
+    path = project / "bitbucket-pipelines.yml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    schema = run(SCHEMA, project)
+    result = run([sys.executable, "scripts/validate.py", "pipeline-steps"], project)
+    assert result.returncode == 1, result.stdout
+    assert message in result.stdout
+    if "deploymnet" in new or "scrpit" in new:
+        assert schema.returncode == 0  # the gap this check exists for
+
+
+def test_bootstrap_template_passes_cfn_lint(default_project, access_keys_project):
+    # checkov runs on it in every bake (the strict validator's checkov check covers infra/*.yaml)
+    for project in (default_project, access_keys_project):
+        result = run(["cfn-lint", "infra/bootstrap.yaml"], project)
+        assert result.returncode == 0, result.stdout
+
+
+def test_bootstrap_trusts_only_this_repository(default_project, access_keys_project):
+    from .test_infra import template
+
+    oidc = template(default_project, "bootstrap.yaml")["Resources"]
+    statement = oidc["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    provider = "api.bitbucket.org/2.0/workspaces/my-workspace/pipelines-config/identity/oidc"
+    assert statement["Condition"]["StringEquals"] == {f"{provider}:aud": "ari:cloud:bitbucket::workspace/${BitbucketWorkspaceUuid}"}
+    assert list(statement["Condition"]["StringLike"]) == [f"{provider}:sub"]
+    assert "DeployUser" not in oidc
+    keys = template(access_keys_project, "bootstrap.yaml")["Resources"]
+    assert {"DeployUser", "DeployGroup"} <= set(keys) and "BitbucketOidcProvider" not in keys
+    for resources in (oidc, keys):  # the deploy identity may pass only the execution role, only to CloudFormation
+        statements = resources["DeployPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        passrole = [s for s in statements if "iam:PassRole" in str(s["Action"])]
+        assert passrole == [s for s in statements if s["Sid"] == "PassOnlyTheExecutionRoleToCloudFormation"]
+        assert passrole[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Once per AWS account, by an admin: deploy the bootstrap stack (the pipeline's deploy
+# identity, CloudFormation's execution role, the artifact bucket).
+#
+#   scripts/bootstrap.sh dev|prod        (make bootstrap ENV=dev)
+{%- if cookiecutter.deploy_identity == "oidc" %}
+#
+# Needs (from Bitbucket: Repository settings > Pipelines > OpenID Connect):
+#   BITBUCKET_WORKSPACE_UUID   workspace UUID, with braces
+#   BITBUCKET_REPO_UUID        repository UUID, with braces
+# Optional:
+#   DEPLOYMENT_ENVIRONMENT_UUID  only steps of this deployment environment may deploy
+#                                (Test for dev, Production for prod)
+#   EXISTING_OIDC_PROVIDER_ARN   the account's Bitbucket OIDC provider, if it already has one
+{%- endif %}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+use_environment "${1:-}"
+{%- if cookiecutter.deploy_identity == "oidc" %}
+require_var BITBUCKET_WORKSPACE_UUID "copy it from Bitbucket: Repository settings > OpenID Connect (with the braces)"
+require_var BITBUCKET_REPO_UUID "copy it from Bitbucket: Repository settings > OpenID Connect (with the braces)"
+{%- endif %}
+use_credentials
+guard_account
+
+parameters=("Prefix=$PROJECT")
+{%- if cookiecutter.deploy_identity == "oidc" %}
+parameters+=(
+  "BitbucketWorkspaceUuid=$BITBUCKET_WORKSPACE_UUID"
+  "BitbucketRepositoryUuid=$BITBUCKET_REPO_UUID"
+  "DeploymentEnvironmentUuid=${DEPLOYMENT_ENVIRONMENT_UUID:-}"
+  "ExistingOidcProviderArn=${EXISTING_OIDC_PROVIDER_ARN:-}"
+)
+provider_url="api.bitbucket.org/2.0/workspaces/{{ cookiecutter.bitbucket_workspace }}/pipelines-config/identity/oidc"
+load_stack "$BOOTSTRAP_STACK"
+if [ -z "$(stack_status "$BOOTSTRAP_STACK")" ] && [ -z "${EXISTING_OIDC_PROVIDER_ARN:-}" ]; then
+  existing="$(aws iam list-open-id-connect-providers --output text \
+    --query "OpenIDConnectProviderList[?ends_with(Arn, '$provider_url')].Arn")"
+  [ -z "$existing" ] || die "account $EXPECTED_ACCOUNT already has the Bitbucket OIDC provider $existing: export EXISTING_OIDC_PROVIDER_ARN=$existing and run again"
+fi
+{%- endif %}
+
+# The bootstrap creates the execution role, so it runs with the admin's own permissions.
+deploy_stack "$BOOTSTRAP_STACK" "$ROOT/infra/bootstrap.yaml" "" "${parameters[@]}"
+load_stack "$BOOTSTRAP_STACK"
+
+say "bootstrap of $ENV_NAME done; in Bitbucket, Repository settings > Deployments > $DEPLOYMENT set:"
+echo "  AWS_DEFAULT_REGION = $AWS_DEFAULT_REGION"
+{%- if cookiecutter.deploy_identity == "oidc" %}
+echo "  AWS_ROLE_ARN       = $(stack_output "$BOOTSTRAP_STACK" DeployRoleArn)"
+{%- else %}
+user="$(stack_output "$BOOTSTRAP_STACK" DeployUserName)"
+echo "  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (secured) from:"
+echo "    aws iam create-access-key --user-name $user"
+{%- endif %}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Train the model, build the image and push it to the environment's ECR repository,
+# tagged with the commit.
+{%- if cookiecutter.sidecar_image_source == "ecr_copy" %} Then copy the pinned CloudWatch agent image into
+# ECR, so tasks in private subnets without NAT can pull it.
+{%- endif %}
+#
+#   scripts/build-push.sh dev|prod       (make build-push ENV=dev)
+# IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. A tag already in ECR
+# is not pushed again (tags are immutable).
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+use_environment "${1:-}"
+IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
+require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
+require_command docker "install Docker (in Bitbucket the step needs 'services: [docker]')"
+use_credentials
+guard_account
+require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
+repository="$(stack_output "$INFRA_STACK" RepositoryName)"
+repository_uri="$(stack_output "$INFRA_STACK" RepositoryUri)"
+registry="${repository_uri%%/*}"
+
+image_in_ecr() { # REPOSITORY TAG
+  aws ecr describe-images --repository-name "$1" --image-ids "imageTag=$2" >/dev/null 2>&1
+}
+
+say "logging in to $registry"
+aws ecr get-login-password | docker login --username AWS --password-stdin "$registry"
+
+if image_in_ecr "$repository" "$IMAGE_TAG"; then
+  say "$repository:$IMAGE_TAG is already in ECR; not building it again"
+else
+  # Artifacts are not in git: make trains the model unless model/artifacts/ is newer than
+  # the code that trains it (a fresh clone, as in the pipeline, always trains).
+  say "training the model if needed"
+  make -C "$ROOT" model/artifacts/model.joblib
+  # The image deployed now is the build cache (its layers carry inline cache metadata).
+  load_stack "$API_STACK"
+  previous="$(stack_parameter "$API_STACK" ImageTag)"
+  say "building $repository_uri:$IMAGE_TAG${previous:+ (cache from $previous)}"
+  DOCKER_BUILDKIT=1 docker build \
+    --build-arg BUILDKIT_INLINE_CACHE=1 \
+    ${previous:+--cache-from "$repository_uri:$previous"} \
+    --label "org.opencontainers.image.revision=$IMAGE_TAG" \
+    --tag "$repository_uri:$IMAGE_TAG" \
+    "$ROOT"
+  docker push "$repository_uri:$IMAGE_TAG"
+fi
+{%- if cookiecutter.sidecar_image_source == "ecr_copy" %}
+
+agent_tag="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["api"].get("AgentImageTag", ""))' "$PARAMS_FILE")"
+[ -n "$agent_tag" ] || die "infra/params/$ENV_NAME.json has no api.AgentImageTag (the CloudWatch agent tag to copy)"
+agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
+agent_uri="$(stack_output "$INFRA_STACK" AgentRepositoryUri)"
+if image_in_ecr "$agent_repository" "$agent_tag"; then
+  say "$agent_repository:$agent_tag is already in ECR"
+else
+  say "copying the CloudWatch agent $agent_tag into $agent_uri"
+  docker pull "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag"
+  docker tag "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag" "$agent_uri:$agent_tag"
+  docker push "$agent_uri:$agent_tag"
+fi
+{%- endif %}
+say "pushed $repository_uri:$IMAGE_TAG"

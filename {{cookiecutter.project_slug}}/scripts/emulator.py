@@ -1,0 +1,180 @@
+"""moto server for the deploy rehearsal, with the fixes its deploys need (moto 5.2.5).
+
+    python scripts/emulator.py PORT RUNNING_TASKS
+
+This is the one place where the rehearsal works around the emulator. Each patch below
+makes moto do what CloudFormation does, for the calls our deploy scripts make; nothing
+else changes. What moto cannot show at all (Fargate settings, alarms, scaling) is
+checked statically by scripts/rehearse.py instead.
+
+1. Nested stacks: `!GetAtt Child.Outputs.Name` (how infra/root.yaml wires its nested
+   stacks) is not implemented; the root stack fails with HTTP 500.
+2. Change sets (`aws cloudformation deploy`): a stack created through one keeps no
+   outputs, publishes no exports, cannot import other stacks' exports, and does not record
+   its new parameters.
+3. An unchanged change set is refused with "No updates are to be performed" where
+   CloudFormation creates an empty change set (which `deploy` treats as success).
+4. Intrinsics: `Fn::Cidr` is not implemented (infra/vpc.yaml computes its subnets with
+   it), `Fn::GetAZs ""` lists the zones of us-east-1 instead of the stack's region, and
+   the load balancer's and target group's *FullName attributes (metric dimensions) are
+   missing.
+5. Updates: a changed parameter only updates resources that `Ref` it directly, so a new
+   ImageTag (used in a `Fn::Sub`) changes nothing, and resources that depend on a changed
+   resource (the service on its task definition) are not updated.
+6. An updated task definition keeps its container definitions in CloudFormation's
+   spelling (Image, not image), so the new revision shows no image.
+7. Tasks cannot run here: each service reports RUNNING_TASKS running tasks (the
+   api DesiredCount in infra/params/dev.json, else 1), so the rollout completes and `aws ecs wait
+   services-stable` returns. A service created without DesiredCount starts 1 task, as
+   in ECS (moto starts none).
+"""
+
+import ipaddress
+import os
+import re
+import sys
+
+from moto.cloudformation import parsing
+from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.ecs import models as ecs
+from moto.server import main
+
+
+def nested_stack_output(self, attribute_name):  # 1
+    if attribute_name.startswith("Outputs."):
+        key = attribute_name.split(".", 1)[1]
+        for output in self.outputs or []:
+            if output["OutputKey"] == key:
+                return output["OutputValue"]
+    raise NotImplementedError(attribute_name)
+
+
+_execute_change_set = CloudFormationBackend.execute_change_set
+
+
+def execute_change_set(self, change_set_name, stack_name=None):  # 2
+    change_set = self.describe_change_set(change_set_name)
+    stack = self.stacks[change_set.stack_id]
+    stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+    _execute_change_set(self, change_set_name, stack_name)
+    stack._parse_template()
+    stack.parameters = change_set.parameters
+    stack.output_map = stack._create_output_map()
+    for export in stack.exports:
+        self.exports[export.name] = export
+
+
+_validate_different_update = CloudFormationResponse._validate_different_update
+
+
+def validate_different_update(self, *args):  # 3
+    if self._get_param("ChangeSetName"):
+        return None  # the backend marks an unchanged change set FAILED, as CloudFormation does
+    return _validate_different_update(self, *args)
+
+
+_clean_json = parsing.clean_json
+
+# Attributes moto does not implement, computed from the ARN as AWS defines them.
+FULL_NAMES = {
+    "LoadBalancerFullName": lambda arn: arn.split(":loadbalancer/", 1)[1],
+    "TargetGroupFullName": lambda arn: arn.rsplit(":", 1)[1],
+}
+
+
+def clean_json(resource_json, resources_map):  # 4
+    if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+        block, count, host_bits = (clean_json(part, resources_map) for part in resource_json["Fn::Cidr"])
+        network = ipaddress.ip_network(block)
+        subnets = network.subnets(new_prefix=network.max_prefixlen - int(host_bits))
+        return [str(subnet) for subnet, _ in zip(subnets, range(int(count)), strict=False)]
+    if isinstance(resource_json, dict) and resource_json.get("Fn::GetAtt", [None, None])[1] in FULL_NAMES:
+        name, attribute = resource_json["Fn::GetAtt"]
+        return FULL_NAMES[attribute](resources_map[name].arn)
+    if isinstance(resource_json, dict) and resource_json.get("Fn::GetAZs", None) == "":
+        return [f"{resources_map._region_name}{zone}" for zone in "abc"]
+    return _clean_json(resource_json, resources_map)
+
+
+def references(node) -> set[str]:
+    """Names a template fragment refers to: Ref, Fn::GetAtt and ${...} in Fn::Sub."""
+    if isinstance(node, list):
+        return set().union(*map(references, node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = set()
+    for key, value in node.items():
+        if key == "Ref":
+            found.add(value)
+        elif key == "Fn::GetAtt":
+            found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+        elif key == "Fn::Sub":
+            text = value[0] if isinstance(value, list) else value
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+        found |= references(value)
+    return found
+
+
+_build_resource_diff = parsing.ResourceMap.build_resource_diff
+
+
+def build_resource_diff(self, other_template, parameters=None):  # 5
+    actions = _build_resource_diff(self, other_template, parameters)
+    changed = {p for p in parameters or {} if self.input_parameters.get(p) != parameters[p]}
+    changed |= set(actions["Modify"]) | set(actions["Add"])
+    resources = other_template["Resources"]
+    while True:
+        more = [
+            name
+            for name in resources
+            if name not in changed and name in self._resource_json_map and references(resources[name]) & changed
+        ]
+        if not more:
+            return actions
+        actions["Modify"] += more
+        changed |= set(more)
+
+
+_update_task_definition = ecs.TaskDefinition.update_from_cloudformation_json.__func__
+
+
+def update_task_definition(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):  # 6
+    properties = dict(cloudformation_json["Properties"])
+    properties["ContainerDefinitions"] = ecs.remap_nested_keys(
+        properties.get("ContainerDefinitions", []), ecs.pascal_to_camelcase
+    )
+    return _update_task_definition(
+        cls,
+        original_resource,
+        new_resource_name,
+        {**cloudformation_json, "Properties": properties},
+        account_id,
+        region_name,
+    )
+
+
+_create_service = ecs.Service.create_from_cloudformation_json.__func__
+
+
+def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # 7
+    properties = {"DesiredCount": 1, **cloudformation_json["Properties"]}
+    return _create_service(
+        cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
+    )
+
+
+Stack.get_cfn_attribute = nested_stack_output
+ecs.Service.create_from_cloudformation_json = classmethod(create_service)
+ecs.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
+parsing.ResourceMap.build_resource_diff = build_resource_diff
+parsing.clean_json = clean_json
+CloudFormationBackend.execute_change_set = execute_change_set
+CloudFormationResponse._validate_different_update = validate_different_update
+
+if __name__ == "__main__":
+    port, running = sys.argv[1:3]
+    os.environ["MOTO_ECS_SERVICE_RUNNING"] = running  # 7 (read by moto when a service is created)
+    main(["--host", "127.0.0.1", "--port", port])

@@ -1,0 +1,411 @@
+"""Rehearse the dev deploy on this machine, against a local AWS emulator. No AWS account.
+
+    make rehearse        (or: python scripts/rehearse.py)
+
+Starts moto server (scripts/emulator.py) on 127.0.0.1 on a free port and runs the make
+targets the pipeline runs for dev, with the environment Bitbucket gives them, with only
+`docker` replaced by a stand-in that records what it is asked to do:
+
+    as an admin:               make bootstrap ENV=dev
+    as the pipeline, commit A: make deploy-infra / build-push / deploy-api ENV=dev
+    as the pipeline, commit B: the same again (a new push to dev updates the service)
+
+Then it checks what exists. "emulated" checks read the emulator's state; "static" checks
+read the templates for what the emulator cannot show (Fargate settings, alarms, scaling).
+Exit status 1 if a step or a check failed. The emulator is stopped in every case; set
+REHEARSE_EMULATOR_LOG=<file> to keep its log.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from validate import load_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "{{ cookiecutter.project_slug }}"
+REGION = "{{ cookiecutter.aws_region }}"
+DEV_ACCOUNT = "{{ cookiecutter.dev_account_id }}"
+OIDC = "{{ cookiecutter.deploy_identity }}" == "oidc"
+AGENT_COPY = "{{ cookiecutter.sidecar_image_source }}" == "ecr_copy"
+ENV = "dev"
+BOOTSTRAP_STACK, INFRA_STACK, API_STACK = f"{PROJECT}-bootstrap", f"{PROJECT}-{ENV}-infra", f"{PROJECT}-{ENV}-api"
+
+# The docker stand-in: records each call as a JSON line; a push registers the image in the
+# emulator's ECR (as a real push would), so the deploy finds the image it deploys.
+DOCKER_STANDIN = """#!PYTHON
+import json, os, sys
+from pathlib import Path
+import boto3
+args = sys.argv[1:]
+record = {"args": args}
+if args[:1] == ["login"] and "--password-stdin" in args:
+    record["password_given"] = bool(sys.stdin.read().strip())
+if args[:1] == ["build"]:
+    record["model_trained"] = (Path(args[-1]) / "model/artifacts/model.joblib").is_file()
+if args[:1] == ["push"]:
+    name, tag = args[1].split("/", 1)[1].rsplit(":", 1)
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": "sha256:" + "0" * 64}, "layers": []}
+    boto3.client("ecr").put_image(repositoryName=name, imageTag=tag, imageManifest=json.dumps(manifest))
+with open(os.environ["DOCKER_STANDIN_LOG"], "a") as log:
+    log.write(json.dumps(record) + "\\n")
+"""
+
+
+@dataclass
+class Check:
+    kind: str  # emulated or static
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class StepFailed(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Emulator:
+    """moto server on 127.0.0.1, started for the rehearsal and always stopped after it."""
+
+    def __init__(self, account: str):
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"  # localhost: moto reads S3 bucket names from the host
+        running = json.loads((ROOT / f"infra/params/{ENV}.json").read_text())["api"].get("DesiredCount", 1)
+        env = {**os.environ, "MOTO_ACCOUNT_ID": account}
+        log = os.environ.get("REHEARSE_EMULATOR_LOG")
+        self.log = open(log, "w+b") if log else tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts/emulator.py"), str(self.port), str(running)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def __enter__(self):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1)
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.log.seek(0)
+                    raise RuntimeError("moto server did not start:\n" + self.log.read().decode()[-2000:]) from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+class Rehearsal:
+    def __init__(self, emulator: Emulator, workdir: Path):
+        self.workdir = workdir
+        self.docker_log = workdir / "docker-calls.jsonl"
+        bin_dir = workdir / "bin"
+        bin_dir.mkdir()
+        standin = bin_dir / "docker"
+        standin.write_text(DOCKER_STANDIN.replace("PYTHON", sys.executable, 1))
+        standin.chmod(0o755)
+        # Nothing from the caller's AWS or Bitbucket setup may leak in: no profile, no keys.
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BITBUCKET_"))}
+        self.base_env = {
+            **base,
+            "PATH": os.pathsep.join([str(bin_dir), base["PATH"]]),
+            "AWS_ENDPOINT_URL": emulator.url,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_DEFAULT_REGION": REGION,
+            "DOCKER_STANDIN_LOG": str(self.docker_log),
+        }
+        self.admin_env = {**self.base_env, "AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "admin"}
+        self.admin = boto3.Session("admin", "admin", region_name=REGION)  # the emulator accepts any keys
+
+    def client(self, service: str):
+        return self.admin.client(service, endpoint_url=self.base_env["AWS_ENDPOINT_URL"])
+
+    def run(self, target: str, env: dict[str, str]) -> None:
+        print(f"\n--- make {target} ENV={ENV}", flush=True)
+        started = time.perf_counter()
+        result = subprocess.run(["make", "--no-print-directory", target, f"ENV={ENV}"], cwd=ROOT, env=env)
+        if result.returncode != 0:
+            raise StepFailed(f"step {target} failed (exit {result.returncode})")
+        print(f"--- {target}: ok in {time.perf_counter() - started:.1f} s", flush=True)
+
+    def bootstrap(self) -> None:
+        env = dict(self.admin_env)
+        if OIDC:
+            env["BITBUCKET_WORKSPACE_UUID"] = "{00000000-0000-4000-8000-00000000000a}"
+            env["BITBUCKET_REPO_UUID"] = "{00000000-0000-4000-8000-00000000000b}"
+        self.run("bootstrap", env)
+
+    def pipeline_env(self, commit: str, build: int) -> dict[str, str]:
+        """What a Bitbucket deployment step on the dev branch has: its variables and credentials."""
+        outputs = self.outputs(BOOTSTRAP_STACK)
+        env = {
+            **self.base_env,
+            "BITBUCKET_BUILD_NUMBER": str(build),
+            "BITBUCKET_BRANCH": ENV,
+            "BITBUCKET_COMMIT": commit,
+        }
+        if OIDC:  # the step has `oidc: true`; the AWS CLI assumes AWS_ROLE_ARN with the token
+            env["BITBUCKET_STEP_OIDC_TOKEN"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZWhlYXJzYWwifQ.c2lnbmF0dXJl"  # noqa: S105 (unsigned, for the emulator)
+            env["AWS_ROLE_ARN"] = outputs["DeployRoleArn"]
+        else:  # the deploy user's keys, stored as secured deployment variables
+            key = self.client("iam").create_access_key(UserName=outputs["DeployUserName"])["AccessKey"]
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = key["AccessKeyId"], key["SecretAccessKey"]
+        return env
+
+    def deploy(self, commit: str, build: int) -> None:
+        env = self.pipeline_env(commit, build)
+        for target in ("deploy-infra", "build-push", "deploy-api"):
+            self.run(target, env)
+
+    # What exists afterwards.
+    def outputs(self, stack: str) -> dict[str, str]:
+        described = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+    def service_image(self) -> tuple[str, str, list[str]]:
+        outputs = self.outputs(API_STACK)
+        ecs = self.client("ecs")
+        found = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])
+        service = found["services"][0]
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        images = [c["image"] for c in definition["containerDefinitions"]]
+        return service["clusterArn"], service["taskDefinition"], images
+
+    def docker_calls(self) -> list[dict]:
+        if not self.docker_log.exists():
+            return []
+        return [json.loads(line) for line in self.docker_log.read_text().splitlines()]
+
+    def check_first_deploy(self, commit: str) -> list[Check]:
+        cfn, ecr = self.client("cloudformation"), self.client("ecr")
+        stacks = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+        ours = {BOOTSTRAP_STACK, INFRA_STACK, API_STACK}
+        nested = sorted(name for name in stacks if name.startswith(INFRA_STACK + "-"))
+        not_complete = {n: s for n, s in stacks.items() if s not in ("CREATE_COMPLETE", "UPDATE_COMPLETE")}
+        exports = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+        infra = self.outputs(INFRA_STACK)
+        cluster_arn, _, images = self.service_image()
+        repository = infra["RepositoryName"]
+        tags = [i.get("imageTag") for i in ecr.list_images(repositoryName=repository)["imageIds"]]
+        calls = self.docker_calls()
+        registry = infra["RepositoryUri"].split("/")[0]
+        checks = [
+            Check("emulated", "stacks complete", ours <= set(stacks) and not not_complete, f"{len(stacks)} stacks"),
+            Check("emulated", "infra nested stacks", len(nested) >= 5, f"{len(nested)} nested stacks"),
+            Check(
+                "emulated",
+                "exports the API stack imports",
+                set(api_imports()) <= set(exports),
+                f"{len(api_imports())} imports; missing: {sorted(set(api_imports()) - set(exports)) or 'none'}",
+            ),
+            Check(
+                "emulated",
+                "API stack resolved the imports",
+                cluster_arn.endswith("/" + exports[f"{PROJECT}-{ENV}-ClusterName"])
+                and f"{exports[f'{PROJECT}-{ENV}-RepositoryUri']}:{commit}" in images,
+                f"cluster {cluster_arn.rsplit('/', 1)[-1]}, images {images}",
+            ),
+            Check("emulated", "ECR repository has this commit", commit in tags, f"{repository}: {tags}"),
+            Check(
+                "emulated",
+                "service runs this commit's image",
+                any(image.endswith(":" + commit) for image in images),
+                images[0] if images else "no containers",
+            ),
+            Check(
+                "emulated",
+                "docker login with get-login-password",
+                any(c["args"][:1] == ["login"] and c.get("password_given") and registry in c["args"] for c in calls),
+                registry,
+            ),
+            Check(
+                "emulated",
+                "image built after training, with inline cache",
+                any(
+                    c["args"][:1] == ["build"] and c.get("model_trained") and "BUILDKIT_INLINE_CACHE=1" in c["args"]
+                    for c in calls
+                ),
+                "docker build " + " ".join(next((c["args"][1:] for c in calls if c["args"][:1] == ["build"]), [])),
+            ),
+        ]
+        if AGENT_COPY:
+            agent = infra["AgentRepositoryName"]
+            agent_tags = [i.get("imageTag") for i in ecr.list_images(repositoryName=agent)["imageIds"]]
+            checks.append(
+                Check("emulated", "CloudWatch agent copied to ECR", bool(agent_tags), f"{agent}: {agent_tags}")
+            )
+        return checks
+
+    def check_second_deploy(self, first: tuple[str, str, list[str]], commit: str) -> list[Check]:
+        _, task_definition, images = self.service_image()
+        builds = [c for c in self.docker_calls() if c["args"][:1] == ["build"]]
+        return [
+            Check(
+                "emulated",
+                "second push updated the service",
+                task_definition != first[1] and any(image.endswith(":" + commit) for image in images),
+                f"{first[1].rsplit('/', 1)[-1]} -> {task_definition.rsplit('/', 1)[-1]}",
+            ),
+            Check(
+                "emulated",
+                "second build used the deployed image as cache",
+                bool(builds) and "--cache-from" in builds[-1]["args"],
+                " ".join(a for a in builds[-1]["args"] if "cache" in a) if builds else "no build",
+            ),
+        ]
+
+
+def api_imports() -> list[str]:
+    """Export names infra/api.yaml imports, for this project and environment."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::ImportValue":
+                    name = value.get("Fn::Sub") if isinstance(value, dict) else value
+                    found.append(str(name).replace("${Prefix}", PROJECT).replace("${EnvironmentName}", ENV))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(load_yaml(ROOT / "infra/api.yaml"))
+    return sorted(set(found))
+
+
+def static_checks() -> list[Check]:
+    """What moto drops or skips: Fargate settings, load balancing, circuit breaker, alarms, scaling."""
+    resources = load_yaml(ROOT / "infra/api.yaml")["Resources"].values()
+
+    def of_type(kind):
+        return [r.get("Properties", {}) for r in resources if r["Type"] == kind]
+
+    tasks, services = of_type("AWS::ECS::TaskDefinition"), of_type("AWS::ECS::Service")
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    task = tasks[0] if len(tasks) == 1 else {}
+    service = services[0] if len(services) == 1 else {}
+    launch = service.get("LaunchType") or json.dumps(service.get("CapacityProviderStrategy", ""))
+    breaker = service.get("DeploymentConfiguration", {}).get("DeploymentCircuitBreaker", {})
+    network = service.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
+    return [
+        Check(
+            "static",
+            "task definition is Fargate, awsvpc, cpu/memory",
+            "FARGATE" in task.get("RequiresCompatibilities", [])
+            and task.get("NetworkMode") == "awsvpc"
+            and bool(task.get("Cpu"))
+            and bool(task.get("Memory")),
+            "infra/api.yaml",
+        ),
+        Check("static", "service runs on Fargate", "FARGATE" in launch, launch),
+        Check(
+            "static",
+            "service in private subnets, no public IP",
+            network.get("AssignPublicIp") == "DISABLED",
+            f"AssignPublicIp {network.get('AssignPublicIp')}",
+        ),
+        Check(
+            "static",
+            "service behind the load balancer",
+            bool(service.get("LoadBalancers")),
+            f"{len(service.get('LoadBalancers', []))} target group",
+        ),
+        Check(
+            "static",
+            "circuit breaker with rollback",
+            breaker.get("Enable") is True and breaker.get("Rollback") is True,
+            json.dumps(breaker),
+        ),
+        Check(
+            "static",
+            "alarms notify the alarm topic",
+            bool(alarms) and all(a.get("AlarmActions") for a in alarms),
+            f"{len(alarms)} alarms",
+        ),
+        Check(
+            "static",
+            "autoscaling target and policies",
+            bool(of_type("AWS::ApplicationAutoScaling::ScalableTarget"))
+            and bool(of_type("AWS::ApplicationAutoScaling::ScalingPolicy")),
+            f"{len(of_type('AWS::ApplicationAutoScaling::ScalingPolicy'))} policies",
+        ),
+    ]
+
+
+def commit_ids() -> tuple[str, str]:
+    """This commit (git HEAD, or BITBUCKET_COMMIT), and a stand-in for the next push's commit."""
+    head = (
+        os.environ.get("BITBUCKET_COMMIT")
+        or subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    )
+    first = head or hashlib.sha1(b"rehearsal").hexdigest()  # noqa: S324 (a made-up commit id)
+    return first, hashlib.sha1(first.encode() + b"+1").hexdigest()  # noqa: S324
+
+
+def report(checks: list[Check]) -> bool:
+    print("\nrehearse: checks (emulated = read from the emulator; static = read from the templates)")
+    for check in checks:
+        print(f"  {'PASS' if check.ok else 'FAIL'}  {check.kind:8}  {check.name:46} {check.detail}")
+    failed = sum(not c.ok for c in checks)
+    emulated = sum(c.kind == "emulated" for c in checks)
+    static = len(checks) - emulated
+    print(f"rehearse: {len(checks) - failed} passed, {failed} failed ({emulated} emulated, {static} static)")
+    return failed == 0
+
+
+def main() -> int:
+    if shutil.which("make") is None:
+        print("rehearse: error: make is not installed", file=sys.stderr)
+        return 1
+    first, second = commit_ids()
+    started = time.perf_counter()
+    checks = static_checks()
+    with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, Emulator(DEV_ACCOUNT) as emulator:
+        print(f"rehearse: AWS emulator on {emulator.url} (account {DEV_ACCOUNT}, {REGION}); docker is a stand-in")
+        rehearsal = Rehearsal(emulator, Path(workdir))
+        try:
+            rehearsal.bootstrap()
+            print(f"\nrehearse: first push to {ENV}, commit {first}")
+            rehearsal.deploy(first, build=1)
+            checks += rehearsal.check_first_deploy(first)
+            before = rehearsal.service_image()
+            print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
+            rehearsal.deploy(second, build=2)
+            checks += rehearsal.check_second_deploy(before, second)
+        except StepFailed as failure:
+            print(f"\nrehearse: {failure}; the output above says why", file=sys.stderr)
+            return 1
+    ok = report(checks)
+    print(f"rehearse: {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
