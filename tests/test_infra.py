@@ -317,7 +317,10 @@ def test_the_alarm_topic_key_serves_only_this_accounts_alarms(default_project):
     statements = key["KeyPolicy"]["Statement"]
     services = [s for s in statements if "Service" in s["Principal"]]
     assert [s["Principal"]["Service"] for s in services] == ["cloudwatch.amazonaws.com"]
-    assert services[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "AWS::AccountId"}}
+    assert services[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "AWS::AccountId"},
+        "ArnLike": {"aws:SourceArn": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"},
+    }
 
 
 def test_only_dev_repositories_are_emptied_on_delete(combination):
