@@ -53,6 +53,10 @@ Next steps:
 README.md walks you from here to the first deploy.
 """
     )
+    if "{{ cookiecutter.certificate_arn }}":
+        print("infra/params/dev.json: dev serves HTTP until CertificateArn names a certificate of the dev account.")
+    if "{{ cookiecutter.hosted_zone_name }}":
+        print("infra/params/<env>.json: set HostedZoneId (Z...) of each account's zone to get the DNS names.")
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ FARGATE_MEMORY = {
     "2048": list(range(4096, 16385, 1024)),
     "4096": list(range(8192, 30721, 1024)),
 }
-SLUG_MAX = 24  # "<slug>-prod-tg" must fit the 32-character name limits of ALBs and target groups
+SLUG_MAX = 24  # "<slug>-prod" and longer derived names stay within AWS's shorter name limits (32 for ALBs)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$")
 
@@ -66,6 +66,13 @@ def check_names(a):
             "digits and single hyphens, starting with a letter (for example "
             "'property-valuation-api'); it names every AWS resource"
         )
+    if slug.startswith("internal-"):
+        errors.append(
+            f"project_slug: {slug!r} must not start with 'internal-': AWS refuses load "
+            "balancer names that begin with it, and the slug is the prefix of this project's "
+            "resource names; "
+            "for example use 'tools-internal' instead of 'internal-tools'"
+        )
     package = a["package_name"]
     if (
         not re.fullmatch(r"[a-z][a-z0-9_]*", package)
@@ -98,7 +105,7 @@ def check_aws(a):
             errors.append(f"{field}: {a[field]!r} must be a 12-digit AWS account id")
     arn = a["certificate_arn"]
     if arn:
-        match = re.fullmatch(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}", arn)
+        match = re.fullmatch(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}", arn)
         if not match:
             errors.append(
                 f"certificate_arn: {arn!r} is not an ACM certificate ARN "
@@ -108,6 +115,13 @@ def check_aws(a):
             errors.append(
                 f"certificate_arn: the certificate is in {match.group(1)}, but the load "
                 f"balancer is in aws_region {a['aws_region']}; use a certificate from that region"
+            )
+        if match and match.group(2) != a["prod_account_id"]:
+            errors.append(
+                f"certificate_arn: the certificate belongs to account {match.group(2)}, but "
+                f"prod_account_id is {a['prod_account_id']}; ACM certificates cannot be used "
+                "from another account, so give production's certificate here (dev names its "
+                "own later in infra/params/dev.json, or serves HTTP)"
             )
     zone = a["hosted_zone_name"]
     if zone and not DOMAIN.match(zone):

@@ -12,6 +12,7 @@ BAD_ANSWERS = [
     ({"project_slug": "Property Valuation"}, "project_slug: 'Property Valuation' is not allowed"),
     ({"project_slug": "a-slug-that-is-far-too-long-for-aws"}, "project_slug"),
     ({"project_slug": "ends-with-"}, "project_slug"),
+    ({"project_slug": "internal-tools"}, "project_slug: 'internal-tools' must not start with 'internal-'"),
     ({"package_name": "class"}, "package_name: 'class' is not a usable Python package name"),
     ({"package_name": "json"}, "package_name: 'json'"),
     ({"package_name": "has-dash"}, "package_name"),
@@ -31,8 +32,12 @@ BAD_ANSWERS = [
     ({"latency_alarm_ms": "-5"}, "latency_alarm_ms: -5 must be from 1 to 60000"),
     ({"certificate_arn": "not-an-arn"}, "certificate_arn: 'not-an-arn' is not an ACM certificate ARN"),
     (
-        {"certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"},
+        {"certificate_arn": "arn:aws:acm:us-east-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"},
         "certificate_arn: the certificate is in us-east-1, but the load balancer is in aws_region eu-west-1",
+    ),
+    (  # dev's account (the default dev_account_id): ACM certificates cannot be used from another account
+        {"certificate_arn": "arn:aws:acm:eu-west-1:111111111111:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"},
+        "certificate_arn: the certificate belongs to account 111111111111, but prod_account_id is 222222222222",
     ),
     ({"hosted_zone_name": "not a domain"}, "hosted_zone_name: 'not a domain' is not a domain name"),
     ({"bitbucket_workspace": "My Workspace"}, "bitbucket_workspace: 'My Workspace' is not a workspace id"),
@@ -92,6 +97,7 @@ def test_good_unusual_answers_are_accepted(cookies):
         task_memory="512",
         prod_min_tasks="1",
         prod_max_tasks="1",
+        prod_account_id="123456789012",
         certificate_arn="arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f",
         hosted_zone_name="internal.example.com",
     )

@@ -7,6 +7,7 @@ that the cross-stack check catches a broken contract between the stacks.
 """
 
 import json
+import re
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,8 @@ import yaml
 
 from .conftest import bake, run
 
-CERTIFICATE = "arn:aws:acm:{region}:111111111111:certificate/12345678-1234-1234-1234-123456789012"
+# Production's certificate: the default prod_account_id (the hook refuses any other account).
+CERTIFICATE = "arn:aws:acm:{region}:222222222222:certificate/12345678-1234-1234-1234-123456789012"
 COMBINATIONS = {
     "defaults": {},
     "az_count:3-nat_gateways:per_az-vpc_cidr:/24-region:ap-southeast-4-alb_access_logs": {
@@ -40,6 +42,7 @@ COMBINATIONS = {
     },
 }
 NESTED = ["dashboard", "ecr", "ecs", "endpoints", "load-balancer", "security-groups", "topics", "vpc"]
+INTERFACE_ENDPOINTS = {"EcrApiEndpoint", "EcrDockerEndpoint", "LogsEndpoint", "MonitoringEndpoint"}
 
 
 class Template(yaml.SafeLoader):
@@ -162,8 +165,23 @@ def test_options_change_what_they_should(combination):
     else:
         assert "AgentRepositoryUri" in agent_image and "AgentRepositoryUri" in root["Outputs"]
 
-    listener = lb["Resources"]["Listener"]["Properties"]
-    assert listener["Protocol"] == ("HTTPS" if answers.get("certificate_arn") else "HTTP")
+    listeners = {name: r for name, r in lb["Resources"].items() if r["Type"].endswith("::Listener")}
+    if answers.get("certificate_arn"):
+        # ACM certificates belong to one account: production's ARN is in prod.json only, and an
+        # environment whose CertificateArn is empty (dev, until it names its own) gets HTTP.
+        assert (prod["infra"]["CertificateArn"], dev["infra"]["CertificateArn"]) == (answers["certificate_arn"], "")
+        found = {n: (r["Condition"], *(r["Properties"][k] for k in ("Protocol", "Port"))) for n, r in listeners.items()}
+        assert found == {
+            "HttpsListener": ("HasCertificate", "HTTPS", 443),
+            "HttpListener": ("NoCertificate", "HTTP", 80),
+        }
+        ports = root["Resources"]["SecurityGroupsStack"]["Properties"]["Parameters"]["ListenerPort"]
+        assert ports == ["HasCertificate", 443, 80]
+    else:
+        assert "CertificateArn" not in dev["infra"] and "CertificateArn" not in prod["infra"]
+        assert {n: (r["Properties"]["Protocol"], r["Properties"]["Port"]) for n, r in listeners.items()} == {
+            "Listener": ("HTTP", 80)
+        }
     assert ("AccessLogBucket" in lb["Resources"]) == bool(answers.get("alb_access_logs"))
     if answers.get("alb_access_logs"):
         statement = lb["Resources"]["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
@@ -171,13 +189,148 @@ def test_options_change_what_they_should(combination):
         expected = "Service" if answers.get("aws_region") == "ap-southeast-4" else "AWS"
         assert list(statement["Principal"]) == [expected]
     assert ("DnsStack" in root["Resources"]) == bool(answers.get("hosted_zone_name"))
+    if answers.get("hosted_zone_name"):
+        # The zone is chosen by id (a name is ambiguous with split-horizon zones), per account.
+        record = template(project, "dns.yaml")["Resources"]["ApiRecord"]["Properties"]
+        assert record["HostedZoneId"] == "HostedZoneId" and "HostedZoneName" not in record
+        assert root["Resources"]["DnsStack"]["Condition"] == "HasHostedZone"
+        assert dev["infra"]["HostedZoneId"] == prod["infra"]["HostedZoneId"] == ""  # the user fills them in
     assert ("AlarmEmail" in dev["infra"]) == bool(answers.get("alarm_email"))
 
     exec_on = bool(answers.get("ecs_exec"))
     assert api["Resources"]["Service"]["Properties"]["EnableExecuteCommand"] is exec_on
     app = api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     assert app["ReadonlyRootFilesystem"] is not exec_on  # the SSM agent of ECS Exec writes to the filesystem
-    assert ("SsmMessagesEndpoint" in template(project, "endpoints.yaml")["Resources"]) == exec_on
+
+    # No NAT: no internet gateway, no public subnets, interface endpoints instead. NAT: the
+    # public subnets hold the NAT gateways, and the tasks reach AWS through them, so no
+    # interface endpoints (the free S3 gateway endpoint stays either way).
+    endpoints = template(project, "endpoints.yaml")["Resources"]
+    groups = template(project, "security-groups.yaml")["Resources"]
+    public = {name for name in vpc["Resources"] if name.startswith(("Public", "InternetGateway"))}
+    if nat == "none":
+        assert public == set()
+        assert set(endpoints) == {"S3Endpoint"} | INTERFACE_ENDPOINTS | ({"SsmMessagesEndpoint"} if exec_on else set())
+        assert "EndpointSecurityGroup" in groups
+    else:
+        assert len([n for n in public if n.startswith("PublicSubnet") and n[-1].isdigit()]) == azs
+        assert {"InternetGateway", "InternetGatewayAttachment", "PublicRouteTable", "PublicDefaultRoute"} <= public
+        assert set(endpoints) == {"S3Endpoint"}
+        assert "EndpointSecurityGroup" not in groups
+    assert endpoints["S3Endpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
+
+
+def test_the_readme_describes_the_network_that_is_built(combination):
+    """Architecture row, diagram and cost table follow the NAT choice, as the templates do."""
+    answers, project = combination
+    readme = (project / "README.md").read_text()
+    endpoints = template(project, "endpoints.yaml")["Resources"].values()
+    interface = [
+        r["Properties"]["ServiceName"].split("${AWS::Region}.")[1]
+        for r in endpoints
+        if r["Properties"]["VpcEndpointType"] == "Interface"
+    ]
+    drawn = re.search(r'endpoints\["Interface endpoints: ([^"]+)"\]', readme)
+    if interface:
+        assert drawn and drawn.group(1).split(", ") == interface
+        assert f"| Interface endpoints | {len(interface)} endpoints \N{MULTIPLICATION SIGN}" in readme
+    else:
+        assert drawn is None
+        assert "| Interface endpoints | none: with NAT" in readme
+    nat = answers.get("nat_gateways", "none") != "none"
+    assert ("an internet gateway" in readme) == nat
+    assert ('subgraph public["public subnets"]' in readme) == nat
+
+
+def test_replaceable_resources_have_no_fixed_names(combination):
+    """A fixed Name/GroupName makes CloudFormation fail any update that must replace the resource."""
+    _, project = combination
+    resources = {
+        **template(project, "load-balancer.yaml")["Resources"],
+        **template(project, "security-groups.yaml")["Resources"],
+    }
+    kinds = {
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "AWS::EC2::SecurityGroup",
+    }
+    named = {name: r["Properties"] for name, r in resources.items() if r["Type"] in kinds}
+    assert len(named) >= 4
+    for name, props in named.items():
+        assert "Name" not in props and "GroupName" not in props, name
+        assert [tag["Key"] for tag in props["Tags"]] == ["Name"], name  # found in the console by its tag
+
+
+def test_a_value_users_tune_is_a_parameter_of_both_stacks_not_an_export(combination):
+    """AWS refuses to change an export another stack imports: LatencyAlarmMs goes to each stack as a parameter."""
+    answers, project = combination
+    root, api = template(project, "root.yaml"), template(project, "api.yaml")
+    assert "LatencyAlarmMs" not in root["Outputs"]
+    assert "LatencyAlarmMs" in api["Parameters"] and "Default" not in api["Parameters"]["LatencyAlarmMs"]
+    latency = api["Resources"]["ValuationLatencyAlarm"]["Properties"]
+    assert latency["Threshold"] == "LatencyAlarmMs"  # !Ref, not Fn::ImportValue
+    assert root["Resources"]["DashboardStack"]["Properties"]["Parameters"]["LatencyAlarmMs"] == "LatencyAlarmMs"
+    expected = int(answers.get("latency_alarm_ms", "250"))
+    for env in ("dev", "prod"):
+        values = params(project, env)
+        assert values["infra"]["LatencyAlarmMs"] == values["api"]["LatencyAlarmMs"] == expected
+    imported = re.findall(r"-\$\{EnvironmentName\}-(\w+)", (project / "infra" / "api.yaml").read_text())
+    assert "LatencyAlarmMs" not in imported
+
+
+def alarms(project: Path) -> dict[str, dict]:
+    """The API stack's alarms by name, without the <Prefix>-<EnvironmentName>- start."""
+    resources = template(project, "api.yaml")["Resources"].values()
+    return {
+        r["Properties"]["AlarmName"].removeprefix("${Prefix}-${EnvironmentName}-"): r["Properties"]
+        for r in resources
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_a_full_outage_pages_through_the_load_balancer_5xx_alarm(default_project):
+    """With no healthy target the ALB answers 503 itself; target 5XX stays silent."""
+    found = alarms(default_project)
+    elb = found["elb-5xx"]
+    assert (elb["Namespace"], elb["MetricName"]) == ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")
+    assert elb["Statistic"] == "Sum"
+    assert [d["Name"] for d in elb["Dimensions"]] == ["LoadBalancer"]  # ELB responses have no target group
+    assert elb["Dimensions"][0]["Value"] == {"Fn::ImportValue": "${Prefix}-${EnvironmentName}-LoadBalancerFullName"}
+    assert (elb["Threshold"], elb["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert elb["AlarmActions"] == found["target-5xx"]["AlarmActions"]
+    assert "Look first" in elb["AlarmDescription"] and "503" in elb["AlarmDescription"]
+
+
+def test_every_alarm_is_in_the_readme_and_its_cost(default_project):
+    found = alarms(default_project)
+    readme = (default_project / "README.md").read_text()
+    section = readme.split("### The alarms")[1].split("\n## ")[0]
+    assert set(re.findall(r"^\| `<prefix>-<env>-([a-z0-9-]+)`", section, re.MULTILINE)) == set(found)
+    words = {5: "five", 6: "six", 7: "seven", 8: "eight"}
+    assert f"The state of the {words[len(found)]} alarms below" in readme
+    watched = sum(1 if "MetricName" in a else sum("MetricStat" in m for m in a["Metrics"]) for a in found.values())
+    assert f"{watched} alarm metrics" in readme
+
+
+def test_the_alarm_topic_key_serves_only_this_accounts_alarms(default_project):
+    key = template(default_project, "topics.yaml")["Resources"]["TopicKey"]["Properties"]
+    statements = key["KeyPolicy"]["Statement"]
+    services = [s for s in statements if "Service" in s["Principal"]]
+    assert [s["Principal"]["Service"] for s in services] == ["cloudwatch.amazonaws.com"]
+    assert services[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "AWS::AccountId"},
+        "ArnLike": {"aws:SourceArn": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"},
+    }
+
+
+def test_only_dev_repositories_are_emptied_on_delete(combination):
+    _, project = combination
+    ecr = template(project, "ecr.yaml")
+    assert ecr["Conditions"]["IsProduction"] == ["EnvironmentName", "prod"]
+    repositories = [r for r in ecr["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
+    assert repositories
+    for repository in repositories:
+        assert repository["Properties"]["EmptyOnDelete"] == ["IsProduction", False, True]
 
 
 def test_the_task_role_may_put_metrics_only_in_the_service_namespace(default_project):
@@ -251,6 +404,25 @@ BREAKAGES = {
         '    "LogRetentionDays": 14,\n',
         "",
         "infra/params/dev.json: infra has no value for LogRetentionDays, which infra/root.yaml requires",
+    ),
+    "export-from-a-tuned-parameter": (
+        "root.yaml",
+        'Description: Port the API container listens on.\n    Value: "8000"',
+        "Description: Port the API container listens on.\n    Value: !Ref KeepImages",
+        "root.yaml: export ${Prefix}-${EnvironmentName}-ContainerPort comes from the parameter KeepImages",
+    ),
+    "params-file-shared-value-disagrees": (
+        "params/dev.json",
+        '"LatencyAlarmMs": 250\n  }',
+        '"LatencyAlarmMs": 300\n  }',
+        "infra/params/dev.json: LatencyAlarmMs must be the same in every section (both stacks use it), "
+        "got infra 300, api 250",
+    ),
+    "params-file-value-not-matching-pattern": (
+        "params/prod.json",
+        '"AgentImageTag": "',
+        '"AgentImageTag": "latest ',
+        "infra/params/prod.json: api.AgentImageTag is 'latest 1.",
     ),
     "params-file-value-not-allowed": (
         "params/dev.json",

@@ -13,7 +13,8 @@ import pytest
 
 from .conftest import GENERATED_SUITE, OPTIONS, bake, run
 
-CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
+# Production's certificate: in the default prod_account_id and aws_region (the hook checks both).
+CERTIFICATE = "arn:aws:acm:eu-west-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
 
 MATRIX = [
     {},

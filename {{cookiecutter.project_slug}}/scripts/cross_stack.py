@@ -6,10 +6,14 @@ What no single-template linter sees:
 - every nested stack the root stack wires (TemplateURL: ./x.yaml) exists, gets only
   parameters it declares and every parameter it has no default for;
 - every `!GetAtt Child.Outputs.X` names an output the child declares;
-- every Fn::ImportValue names an export of another template in infra/, and no export
-  name is declared twice;
+- every Fn::ImportValue names an export of another template in infra/, no export name
+  is declared twice, and no export's value comes from a parameter (parameters are what
+  users tune, and AWS refuses to change an export another stack imports);
 - every key of infra/params/<env>.json is a parameter of its template, with an allowed
-  value, and together with what the deploy scripts pass, every required parameter is set.
+  value (AllowedValues, AllowedPattern), and together with what the deploy scripts pass,
+  every required parameter is set;
+- a value both stacks take as a parameter (SHARED_PARAMETERS; never an export, which AWS
+  refuses to change while another stack imports it) is the same in both sections.
 Export and import names are compared as written: `!Sub ${Prefix}-${EnvironmentName}-Name`.
 """
 
@@ -27,6 +31,11 @@ PARAMETER_FILES = {
     "infra": ("root.yaml", {"EnvironmentName"}),
     "api": ("api.yaml", {"EnvironmentName", "ImageTag"}),
 }
+# Values users tune that both stacks need: each is a parameter of both templates, set in
+# both sections of every parameter file, and the two values must be equal.
+SHARED_PARAMETERS = ["LatencyAlarmMs"]
+# Parameters that only name things: fixed for a stack's life, so exports may use them.
+NAMING = {"Prefix", "EnvironmentName"}
 
 
 class TemplateLoader(yaml.SafeLoader):
@@ -118,6 +127,13 @@ def check_imports(templates: dict[str, dict]) -> tuple[list[str], int]:
             if "Export" not in output:
                 continue
             name = name_of(output["Export"].get("Name"))
+            tuned = sorted(set(walk(output.get("Value"), "Ref")) & set(template.get("Parameters", {})) - NAMING)
+            if tuned:
+                problems.append(
+                    f"{file}: export {name} comes from the parameter {', '.join(tuned)}; AWS refuses to "
+                    "change an export another stack imports, so pass the value to both stacks as a "
+                    "parameter instead (SHARED_PARAMETERS)"
+                )
             if name is None:
                 problems.append(f"{file}: an export name is not a string or !Sub string: {output['Export']}")
             elif name in exports:
@@ -155,15 +171,25 @@ def check_parameter_files(templates: dict[str, dict]) -> tuple[list[str], int]:
             keys += len(values)
             for key, value in values.items():
                 allowed = declared.get(key, {}).get("AllowedValues")
+                pattern = declared.get(key, {}).get("AllowedPattern")
                 if key not in declared:
                     problems.append(f"{rel}: {section}.{key} is not a parameter of infra/{file}")
                 elif allowed and str(value) not in map(str, allowed):
                     problems.append(f"{rel}: {section}.{key} is {value!r}; infra/{file} allows {allowed}")
+                elif pattern and not re.fullmatch(pattern, str(value)):
+                    problems.append(f"{rel}: {section}.{key} is {value!r}; infra/{file} wants {pattern}")
                 elif key in from_scripts:
                     problems.append(f"{rel}: {section}.{key} is passed by the deploy scripts; remove it here")
             required = {k for k, v in declared.items() if "Default" not in v}
             for key in sorted(required - set(values) - from_scripts):
                 problems.append(f"{rel}: {section} has no value for {key}, which infra/{file} requires")
+        for key in SHARED_PARAMETERS:
+            found = {section: sections[section].get(key) for section in PARAMETER_FILES}
+            if len({str(value) for value in found.values()}) != 1:
+                problems.append(
+                    f"{rel}: {key} must be the same in every section (both stacks use it), got "
+                    + ", ".join(f"{section} {value!r}" for section, value in found.items())
+                )
     return problems, keys
 
 

@@ -166,6 +166,22 @@ def test_the_latency_alarm_watches_the_single_valuation_timer():
     assert (f"{settings.statsd_prefix}.{metrics.VALUATION_TIMER}", "timing") in alarm_metrics()
 
 
+def test_the_dashboard_shows_the_state_of_every_alarm():
+    """The alarm widget lists alarm ARNs by name: a new or renamed alarm must be listed there too."""
+    api = cross_stack.load(ROOT / "infra" / "api.yaml")
+    names = [
+        resource["Properties"]["AlarmName"]["Fn::Sub"]
+        for resource in api["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    dashboard = cross_stack.load(ROOT / "infra" / "dashboard.yaml")
+    body = dashboard["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = body.replace("${LatencyAlarmMs}", "1")
+    (widget,) = [w for w in json.loads(body)["widgets"] if w["type"] == "alarm"]
+    listed = [arn.split(":alarm:")[1] for arn in widget["properties"]["alarms"]]
+    assert sorted(listed) == sorted(names)
+
+
 def test_statsd_names_are_what_cloudwatch_accepts():
     for name in metrics.all_names():
         assert re.fullmatch(r"[a-z0-9_.]+", name), name
