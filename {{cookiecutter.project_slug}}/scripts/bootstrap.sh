@@ -41,6 +41,16 @@ if [ -z "$(stack_status "$BOOTSTRAP_STACK")" ] && [ -z "${EXISTING_OIDC_PROVIDER
 fi
 {%- endif %}
 
+# A new account has no ECS service-linked role until ECS first needs one, and a cluster with
+# capacity providers created at that moment fails ("Unable to assume the service linked
+# role"). Create it now; an account that already has it answers "has been taken".
+if ! output="$(aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com 2>&1)"; then
+  case "$output" in
+    *"has been taken"*) ;;
+    *) die "could not create the ECS service-linked role: $output" ;;
+  esac
+fi
+
 # The bootstrap creates the execution role, so it runs with the admin's own permissions.
 deploy_stack "$BOOTSTRAP_STACK" "$ROOT/infra/bootstrap.yaml" "" "${parameters[@]}"
 load_stack "$BOOTSTRAP_STACK"

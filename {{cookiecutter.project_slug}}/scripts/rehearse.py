@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-from validate import load_yaml
+
+import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -282,27 +283,14 @@ class Rehearsal:
 
 def api_imports() -> list[str]:
     """Export names infra/api.yaml imports, for this project and environment."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "Fn::ImportValue":
-                    name = value.get("Fn::Sub") if isinstance(value, dict) else value
-                    found.append(str(name).replace("${Prefix}", PROJECT).replace("${EnvironmentName}", ENV))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(load_yaml(ROOT / "infra/api.yaml"))
-    return sorted(set(found))
+    api = cross_stack.load(ROOT / "infra/api.yaml")
+    names = (cross_stack.name_of(value) for value in cross_stack.walk(api, "Fn::ImportValue"))
+    return sorted({str(name).replace("${Prefix}", PROJECT).replace("${EnvironmentName}", ENV) for name in names})
 
 
 def static_checks() -> list[Check]:
     """What moto drops or skips: Fargate settings, load balancing, circuit breaker, alarms, scaling."""
-    resources = load_yaml(ROOT / "infra/api.yaml")["Resources"].values()
+    resources = cross_stack.load(ROOT / "infra/api.yaml")["Resources"].values()
 
     def of_type(kind):
         return [r.get("Properties", {}) for r in resources if r["Type"] == kind]

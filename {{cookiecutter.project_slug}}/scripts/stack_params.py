@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from validate import load_yaml
+import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
 
 
 def problems(template: dict, values: dict[str, str]) -> list[str]:
@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         return 1
     values = {key: as_text(value) for key, value in given.items()}
     values.update(pair.split("=", 1) for pair in extra)
-    found = problems(load_yaml(Path(template_file)), values)
+    found = problems(cross_stack.load(Path(template_file)), values)
     if found:
         print(f"error: parameters for {template_file} ({params_file}, {section!r}) are wrong:", file=sys.stderr)
         for problem in found:
