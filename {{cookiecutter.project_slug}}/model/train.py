@@ -58,8 +58,8 @@ def train(output: Path, rows: int = 20_000, version: str | None = None) -> dict:
         "features": FEATURES,
         "target": "sale price",
         "training_rows": len(y_train),
+        "holdout_rows": len(y_test),
         "metrics": {
-            "holdout_rows": len(y_test),
             "mae": round(float(mean_absolute_error(y_test, predicted)), 2),
             "mape": round(float(mean_absolute_percentage_error(y_test, predicted)), 4),
             "r2": round(float(r2_score(y_test, predicted)), 4),
@@ -87,7 +87,7 @@ def main() -> None:
     metrics = metadata["metrics"]
     print(
         f"Trained {metadata['name']} {metadata['version']} on {metadata['training_rows']} rows "
-        f"in {metadata['seconds']} s. Holdout ({metrics['holdout_rows']} rows): "
+        f"in {metadata['seconds']} s. Holdout ({metadata['holdout_rows']} rows): "
         f"MAE {metrics['mae']:,.0f}, MAPE {metrics['mape']:.1%}, R2 {metrics['r2']:.3f}."
     )
     print(f"Wrote {args.output} and {metadata_path(args.output)}")

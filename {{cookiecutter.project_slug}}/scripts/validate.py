@@ -198,9 +198,11 @@ CHECKS = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checks", nargs="*", choices=[[], *CHECKS], metavar="CHECK", help=", ".join(CHECKS))
+    parser.add_argument("checks", nargs="*", metavar="CHECK", help="run only these: " + ", ".join(CHECKS))
     parser.add_argument("--strict", action="store_true", default=os.environ.get("VALIDATE_STRICT") == "1")
     args = parser.parse_args()
+    if unknown := set(args.checks) - set(CHECKS):
+        parser.error(f"unknown check {', '.join(sorted(unknown))}; choose from {', '.join(CHECKS)}")
     names = args.checks or list(CHECKS)
 
     started = time.perf_counter()

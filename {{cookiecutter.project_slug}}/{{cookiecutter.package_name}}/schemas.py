@@ -1,7 +1,5 @@
 """Response bodies and the batch request. The single request body is `model.Property`."""
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from .model import Property
@@ -62,8 +60,3 @@ class ModelInfo(BaseModel):
 class Health(BaseModel):
     status: str = Field(examples=["healthy"])
     reason: str | None = None
-
-    def model_post_init(self, context: Any) -> None:
-        # Keep the healthy body exactly {"status": "healthy"}.
-        if self.reason is None:
-            self.__pydantic_fields_set__.discard("reason")
