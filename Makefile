@@ -26,6 +26,6 @@ browser: bake ## Install Chromium for the docs test, with the generated project'
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
 	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
 
-lint: $(STAMP) ## Lint the template's own Python (hooks, tests)
-	$(VENV)/bin/ruff check hooks tests
-	$(VENV)/bin/ruff format --check hooks tests
+lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench)
+	$(VENV)/bin/ruff check hooks tests bench
+	$(VENV)/bin/ruff format --check hooks tests bench

@@ -64,17 +64,34 @@ def test_options_decide_oidc_and_the_production_gate(default_project, access_key
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("script:\n                  - make deploy-api ENV=dev", "scrpit:\n                  - make deploy-api ENV=dev",
-         "unknown step key 'scrpit'"),
-        ("name: Deploy infrastructure", "name: Deploy infrastructure\n                deploymnet: test",
-         "unknown step key 'deploymnet'"),
-        ("- make deploy-api ENV=dev", "- scripts/deploy-everything.sh dev", "scripts/deploy-everything.sh does not exist"),
+        (
+            "script:\n                  - make deploy-api ENV=dev",
+            "scrpit:\n                  - make deploy-api ENV=dev",
+            "unknown step key 'scrpit'",
+        ),
+        (
+            "name: Deploy infrastructure",
+            "name: Deploy infrastructure\n                deploymnet: test",
+            "unknown step key 'deploymnet'",
+        ),
+        (
+            "- make deploy-api ENV=dev",
+            "- scripts/deploy-everything.sh dev",
+            "scripts/deploy-everything.sh does not exist",
+        ),
         ("- make deploy-api ENV=dev", "- make deploy-apii ENV=dev", "make target 'deploy-apii' is not in the Makefile"),
         ("- make deploy-api ENV=prod", "- make deploy-api ENV=dev", "deployment production must deploy ENV=prod"),
         ("- make test", "- pip install -r requirements-dev.txt && pytest", "is not a make target or a script"),
     ],
-    ids=["misspelled-script", "misspelled-deployment", "missing-script", "missing-target", "wrong-env", "logic-in-yaml"],
-)  # fmt: skip
+    ids=[
+        "misspelled-script",
+        "misspelled-deployment",
+        "missing-script",
+        "missing-target",
+        "wrong-env",
+        "logic-in-yaml",
+    ],
+)
 def test_step_check_catches_what_the_schema_lets_through(default_project, tmp_path, old, new, message):
     project = copy_project(default_project, tmp_path)
     path = project / "bitbucket-pipelines.yml"
@@ -102,7 +119,9 @@ def test_bootstrap_trusts_only_this_repository(default_project, access_keys_proj
     statement = oidc["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     provider = "api.bitbucket.org/2.0/workspaces/my-workspace/pipelines-config/identity/oidc"
-    assert statement["Condition"]["StringEquals"] == {f"{provider}:aud": "ari:cloud:bitbucket::workspace/${BitbucketWorkspaceUuid}"}
+    assert statement["Condition"]["StringEquals"] == {
+        f"{provider}:aud": "ari:cloud:bitbucket::workspace/${BitbucketWorkspaceUuid}"
+    }
     assert list(statement["Condition"]["StringLike"]) == [f"{provider}:sub"]
     assert "DeployUser" not in oidc
     keys = template(access_keys_project, "bootstrap.yaml")["Resources"]

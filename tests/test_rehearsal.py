@@ -34,12 +34,18 @@ def make(project: Path, tmp_path: Path, *args: str, env: dict | None = None) -> 
 
 def assert_rehearsal_passed(result):
     assert result.returncode == 0, result.output[-4000:]
-    passed, failed, emulated, static = map(int, SUMMARY.search(result.stdout).groups())
+    _, failed, emulated, static = map(int, SUMMARY.search(result.stdout).groups())
     assert failed == 0 and emulated >= 10 and static >= 5
     for target in ("bootstrap", "deploy-infra", "build-push", "deploy-api"):
         assert f"--- {target}: ok" in result.stdout
-    for check in ("stacks complete", "API stack resolved the imports", "service runs this commit's image",
-                  "second push updated the service", "circuit breaker with rollback", "autoscaling target"):
+    for check in (
+        "stacks complete",
+        "API stack resolved the imports",
+        "service runs this commit's image",
+        "second push updated the service",
+        "circuit breaker with rollback",
+        "autoscaling target",
+    ):
         assert re.search(rf"PASS  \w+ +{re.escape(check)}", result.stdout), check
     assert "No changes to deploy. Stack property-valuation-api-dev-infra is up to date" in result.stdout
 
@@ -65,14 +71,24 @@ def test_rehearsal_with_access_keys(access_keys_project, tmp_path):
         (["deploy-api"], {}, "no environment given"),
         (["deploy-infra", "ENV=qa"], {}, "unknown environment 'qa': use dev or prod"),
         (["deploy-infra", "ENV=dev"], {}, "variable AWS_DEFAULT_REGION is not set"),
-        (["deploy-infra", "ENV=dev"], {"AWS_DEFAULT_REGION": "eu-west-1", "BITBUCKET_STEP_OIDC_TOKEN": "x.y.z"},
-         "variable AWS_ROLE_ARN is not set: set it as a deployment variable"),
-        (["build-push", "ENV=dev"], {"AWS_DEFAULT_REGION": "eu-west-1", "BITBUCKET_BUILD_NUMBER": "7", "BITBUCKET_COMMIT": "abc"},
-         "no OIDC token in this pipeline step: give the step 'oidc: true'"),
-        (["bootstrap", "ENV=prod"], {"AWS_DEFAULT_REGION": "eu-west-1"}, "variable BITBUCKET_WORKSPACE_UUID is not set"),
+        (
+            ["deploy-infra", "ENV=dev"],
+            {"AWS_DEFAULT_REGION": "eu-west-1", "BITBUCKET_STEP_OIDC_TOKEN": "x.y.z"},
+            "variable AWS_ROLE_ARN is not set: set it as a deployment variable",
+        ),
+        (
+            ["build-push", "ENV=dev"],
+            {"AWS_DEFAULT_REGION": "eu-west-1", "BITBUCKET_BUILD_NUMBER": "7", "BITBUCKET_COMMIT": "abc"},
+            "no OIDC token in this pipeline step: give the step 'oidc: true'",
+        ),
+        (
+            ["bootstrap", "ENV=prod"],
+            {"AWS_DEFAULT_REGION": "eu-west-1"},
+            "variable BITBUCKET_WORKSPACE_UUID is not set",
+        ),
     ],
     ids=["no-env", "unknown-env", "no-region", "oidc-without-role", "step-without-oidc", "bootstrap-without-uuids"],
-)  # fmt: skip
+)
 def test_a_missing_variable_stops_the_step_before_aws(default_project, tmp_path, args, env, message):
     result = make(default_project, tmp_path, *args, env={"AWS_ENDPOINT_URL": NOWHERE, **env})
     assert result.returncode != 0
@@ -90,7 +106,13 @@ def test_a_broken_parameter_stops_deploy_infra_before_aws(default_project, tmp_p
     project = copy_project(default_project, tmp_path)
     params = project / "infra/params/dev.json"
     params.write_text(params.read_text().replace('"VpcCidr"', '"VpcCIDR"'))
-    result = make(project, tmp_path, "deploy-infra", "ENV=dev", env={"AWS_ENDPOINT_URL": NOWHERE, "AWS_DEFAULT_REGION": "eu-west-1"})
+    result = make(
+        project,
+        tmp_path,
+        "deploy-infra",
+        "ENV=dev",
+        env={"AWS_ENDPOINT_URL": NOWHERE, "AWS_DEFAULT_REGION": "eu-west-1"},
+    )
     assert result.returncode != 0
     assert "VpcCIDR: not a parameter of the template" in result.stderr
     assert "VpcCidr: required by the template but not given" in result.stderr
@@ -117,4 +139,6 @@ def test_the_account_guard_refuses_the_wrong_account(default_project, tmp_path):
     result = make(project, tmp_path, "rehearse")  # the emulator still answers as account 111111111111
     assert result.returncode != 0
     assert "rehearse: step bootstrap failed" in result.stderr
-    assert "error: refusing to deploy dev into account 111111111111: dev belongs to account 999999999999" in result.stderr
+    assert (
+        "error: refusing to deploy dev into account 111111111111: dev belongs to account 999999999999" in result.stderr
+    )
