@@ -4,6 +4,9 @@ from .conftest import TEMPLATE, run
 
 
 def test_ruff_passes_on_the_templates_own_code():
-    for args in (["ruff", "check", "hooks", "tests", "bench"], ["ruff", "format", "--check", "hooks", "tests", "bench"]):
+    for args in (
+        ["ruff", "check", "hooks", "tests", "bench"],
+        ["ruff", "format", "--check", "hooks", "tests", "bench"],
+    ):
         result = run(args, TEMPLATE)
         assert result.returncode == 0, result.stdout
