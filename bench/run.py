@@ -24,22 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 TEMPLATE = BENCH.parent
 LUA = BENCH / "load.lua"
-EXAMPLE = {
-    "district": "riverside",
-    "property_type": "apartment",
-    "living_area_m2": 84.5,
-    "lot_area_m2": 0,
-    "rooms": 3,
-    "bathrooms": 1,
-    "year_built": 1998,
-    "energy_rating": "C",
-    "has_garage": False,
-}
 VENV_BIN = str(Path(sys.executable).parent)
 
 
@@ -79,6 +69,12 @@ def dockerfile_command(project: Path) -> tuple[list[str], dict[str, str]]:
     env = dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"^ENV (.*)$", final_stage, re.MULTILINE))))
     env.pop("PATH")
     return command, env
+
+
+def documented_example(port: int) -> dict:
+    """The request example the service documents in /openapi.json: what a user would send."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as response:
+        return json.load(response)["components"]["schemas"]["Property"]["examples"][0]
 
 
 def free_port() -> int:
@@ -227,10 +223,11 @@ def main() -> None:
             idle[server.name] = server.rss_mib()
         print(f"cold start: baseline {cold['baseline']:.2f} s, service {cold['service']:.2f} s", flush=True)
 
+        example = documented_example(service.port)
         one = workdir / "one.json"
-        one.write_text(json.dumps(EXAMPLE))
+        one.write_text(json.dumps(example))
         many = workdir / "batch.json"
-        many.write_text(json.dumps({"properties": [EXAMPLE] * args.batch_rows}))
+        many.write_text(json.dumps({"properties": [example] * args.batch_rows}))
         cells = [("health", "/health-check", None, True), ("single", "/valuation", one, True)]
         cells.append(("batch", "/valuation/batch", many, False))
 

@@ -15,21 +15,12 @@ os.environ["STATSD_PORT"] = str(statsd_listener.getsockname()[1])
 from fastapi.testclient import TestClient  # noqa: E402
 
 from {{ cookiecutter.package_name }}.main import app  # noqa: E402
+from {{ cookiecutter.package_name }}.model import Property  # noqa: E402
 from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
 
 from model.train import train  # noqa: E402
 
-EXAMPLE = {
-    "district": "riverside",
-    "property_type": "apartment",
-    "living_area_m2": 84.5,
-    "lot_area_m2": 0,
-    "rooms": 3,
-    "bathrooms": 1,
-    "year_built": 1998,
-    "energy_rating": "C",
-    "has_garage": False,
-}
+EXAMPLE = Property.model_config["json_schema_extra"]["examples"][0]  # the example the docs show
 
 
 @pytest.fixture(scope="session")
