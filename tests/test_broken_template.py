@@ -29,6 +29,13 @@ BREAKAGES = {
     "ruff-unused-import": ("model/train.py", "import argparse\n", "import argparse\nimport os\n", "F401"),
     "compose-bad-key": ("docker-compose.yml", "    ports:", "    portz:", "check-jsonschema"),
     "dockerfile-root-user": ("Dockerfile", "USER 10001", "USER root", "DL3002"),
+    "cloudformation-bad-property": ("infra/api.yaml", "StopTimeout: 30", "StopTimeOut: 30", "StopTimeOut"),
+    "pipeline-bad-step-key": (
+        "bitbucket-pipelines.yml",
+        "deployment: test",
+        "deploymnet: test",
+        "unknown key 'deploymnet'",
+    ),
 }
 
 
