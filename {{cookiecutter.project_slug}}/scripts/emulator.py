@@ -47,7 +47,7 @@ def nested_stack_output(self, attribute_name):  # 1
         for output in self.outputs or []:
             if output["OutputKey"] == key:
                 return output["OutputValue"]
-    raise NotImplementedError(attribute_name)
+    raise NotImplementedError(attribute_name)  # how moto says "no such attribute"
 
 
 _execute_change_set = CloudFormationBackend.execute_change_set
