@@ -35,7 +35,7 @@ def test_schema_and_step_check_pass(project):
 
 def test_branches_test_first_then_deploy_their_environment(project):
     config = pipeline(project)
-    assert config["pipelines"]["default"][0]["step"]["script"] == ["make validate", "make test"]
+    assert config["pipelines"]["default"][0]["step"]["script"] == ["make validate", "make browser", "make test"]
     assert config["pipelines"]["pull-requests"]["**"][0]["step"]["name"] == "Validate and test"
     for branch, deployment, env in (("dev", "test", "dev"), ("main", "production", "prod")):
         assert config["pipelines"]["branches"][branch][0]["step"]["name"] == "Validate and test"
