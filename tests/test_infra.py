@@ -46,7 +46,11 @@ INTERFACE_ENDPOINTS = {"EcrApiEndpoint", "EcrDockerEndpoint", "LogsEndpoint", "M
 
 
 class Template(yaml.SafeLoader):
-    """Reads CloudFormation short tags as plain values: !Ref X -> "X"."""
+    """Reads CloudFormation short tags as plain values: !Ref X -> "X".
+
+    Deliberately not the project's scripts/cross_stack.load, which keeps the intrinsics
+    ({"Ref": "X"}) that the cross-stack check needs; plain values keep these assertions short.
+    """
 
 
 Template.add_multi_constructor(
