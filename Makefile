@@ -9,7 +9,7 @@ OUT ?= build
 .PHONY: bake browser test lint
 .DEFAULT_GOAL := bake
 
-$(STAMP): requirements-dev.txt {{cookiecutter.project_slug}}/requirements.txt {{cookiecutter.project_slug}}/requirements-dev.txt
+$(STAMP): requirements-dev.txt $(wildcard {{cookiecutter.project_slug}}/requirements*.txt)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (set PYTHON=python3.12 for another interpreter)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -80,6 +80,7 @@ BASE_FILES = {
     "model/train.py",
     "pyproject.toml",
     "requirements-dev.txt",
+    "requirements-train.txt",
     "requirements.txt",
     "scripts/bootstrap.sh",
     "scripts/build-push.sh",

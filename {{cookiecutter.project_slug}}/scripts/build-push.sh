@@ -35,7 +35,7 @@ else
   # Artifacts are not in git: make trains the model unless model/artifacts/ is newer than
   # the code that trains it (a fresh clone, as in the pipeline, always trains).
   say "training the model if needed"
-  make -C "$ROOT" model/artifacts/model.joblib
+  make -C "$ROOT" model/artifacts/model.onnx
   # The image deployed now is the build cache (its layers carry inline cache metadata).
   load_stack "$API_STACK"
   previous="$(stack_parameter "$API_STACK" ImageTag)"

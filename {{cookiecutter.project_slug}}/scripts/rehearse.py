@@ -53,7 +53,7 @@ record = {"args": args}
 if args[:1] == ["login"] and "--password-stdin" in args:
     record["password_given"] = bool(sys.stdin.read().strip())
 if args[:1] == ["build"]:
-    record["model_trained"] = (Path(args[-1]) / "model/artifacts/model.joblib").is_file()
+    record["model_trained"] = (Path(args[-1]) / "model/artifacts/model.onnx").is_file()
 if args[:1] == ["push"]:
     name, tag = args[1].split("/", 1)[1].rsplit(":", 1)
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",

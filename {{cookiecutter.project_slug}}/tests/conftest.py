@@ -25,7 +25,7 @@ EXAMPLE = Property.model_config["json_schema_extra"]["examples"][0]  # the examp
 
 @pytest.fixture(scope="session")
 def artifact(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    path = tmp_path_factory.mktemp("model") / "model.onnx"
     train(path, rows=4000, version="test-1")
     return path
 

@@ -137,5 +137,25 @@ def test_request_id_is_echoed_or_made(client):
     assert made != "bad id with spaces" and len(made) == 32
 
 
+@pytest.mark.parametrize(
+    ("access_log", "slow_request_ms", "path", "logged"),
+    [
+        ("slow-or-failed", 10_000, "/health-check", False),
+        ("slow-or-failed", 10_000, "/nope", True),  # failed
+        ("slow-or-failed", 1e-6, "/health-check", True),  # slow
+        ("all", 10_000, "/health-check", True),
+    ],
+)
+def test_access_log_has_the_requests_asked_for(client, caplog, monkeypatch, access_log, slow_request_ms, path, logged):
+    monkeypatch.setattr(settings, "access_log", access_log)
+    monkeypatch.setattr(settings, "slow_request_ms", slow_request_ms)
+    with caplog.at_level("INFO", logger="access"):
+        client.get(path, headers={"x-request-id": "logged-or-not"})
+    lines = [r for r in caplog.records if r.name == "access" and r.request_id == "logged-or-not"]
+    assert len(lines) == logged
+    if logged:
+        assert lines[0].path == path and lines[0].duration_ms > 0
+
+
 def test_unknown_route_is_404(client):
     assert client.get("/nope").status_code == 404

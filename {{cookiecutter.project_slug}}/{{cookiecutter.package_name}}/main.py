@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     try:
-        app.state.model = model.load(settings.model_path)
+        app.state.model = model.load(settings.model_path, settings.model_threads)
     except model.ModelLoadError as error:
         log.error("cannot start: %s", error)
         raise
@@ -33,7 +33,7 @@ async def lifespan(app: FastAPI):
     app.openapi_schema = None  # rebuilt with the loaded model's description on the next request
     # The libraries and the model live as long as the process: take them out of the garbage
     # collector's view, so collections walk only what requests create. Without this, full
-    # collections over numpy's and scikit-learn's objects add ~60 ms pauses under load.
+    # collections over the libraries' objects add pauses of tens of ms under load.
     # (No gc.collect() first: it would add ~0.2 s to every cold start.)
     gc.freeze()
     yield

@@ -11,13 +11,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     model_path: Path = Field(
-        Path("model/artifacts/model.joblib"),
-        description="Trained model artifact; its metadata JSON sits beside it.",
+        Path("model/artifacts/model.onnx"),
+        description="Trained model artifact (ONNX); its metadata JSON sits beside it.",
+    )
+    model_threads: int = Field(
+        1, ge=1, le=64, description="ONNX Runtime threads per worker; the Dockerfile runs one worker per vCPU."
     )
     statsd_host: str = "127.0.0.1"
     statsd_port: int = Field(8125, ge=1, le=65535)
     statsd_prefix: str = "{{ cookiecutter.project_slug }}"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: Literal["slow-or-failed", "all"] = Field(
+        "slow-or-failed",
+        description="Which requests get an access log line: every one, or only failed (status 400 and up) "
+        "and slow ones. Metrics count and time every request either way.",
+    )
+    slow_request_ms: float = Field({{ cookiecutter.latency_alarm_ms }}, gt=0, description="A request this slow or slower gets logged.")
     batch_limit: int = Field(1000, ge=1, description="Most properties one batch request may hold.")
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
     micro_batch_size: int = Field(
