@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= build
 
-.PHONY: bake browser test lint
+.PHONY: bake browser test lint bench
 .DEFAULT_GOAL := bake
 
 $(STAMP): requirements-dev.txt $(wildcard {{cookiecutter.project_slug}}/requirements*.txt)
@@ -29,3 +29,6 @@ test: $(STAMP) browser ## Run the template's tests (bakes many configurations; t
 lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench)
 	$(VENV)/bin/ruff check hooks tests bench
 	$(VENV)/bin/ruff format --check hooks tests bench
+
+bench: $(STAMP) ## Benchmark the default bake against the seed's hard-coded service (bench/README.md; ~4 min)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py

@@ -171,7 +171,7 @@ def template_commit() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=3, help="seconds per measured run (default 3)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating baseline/service rounds per cell")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating baseline/service rounds per cell")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--batch-rows", type=int, default=1000, help="properties per batch request")
     parser.add_argument("--cold-starts", type=int, default=3, help="starts to time; the median is reported")
@@ -200,7 +200,7 @@ def main() -> None:
         if "--workers" in command:  # one worker is what is measured
             command[command.index("--workers") + 1] = "1"
         command[command.index("--host") + 1] = "127.0.0.1"
-        env |= {"MODEL_PATH": str(project / "model/artifacts/model.joblib")}
+        env |= {"MODEL_PATH": str(project / "model/artifacts/model.onnx")}
         env |= {"STATSD_PORT": str(statsd_sink.getsockname()[1])}
         shutil.copy(BENCH / "baseline_app.py", workdir / "baseline_app.py")
         base_command = [*command]
@@ -264,7 +264,7 @@ def main() -> None:
             "rounds": args.rounds,
             "batch_rows": args.batch_rows,
             "command": " ".join(command),
-            "env": env | {"MODEL_PATH": "<bake>/model/artifacts/model.joblib", "STATSD_PORT": "<sink>"},
+            "env": env | {"MODEL_PATH": "<bake>/model/artifacts/model.onnx", "STATSD_PORT": "<sink>"},
         },
         "cold_start_s": cold,
         "rss_mib": memory,
@@ -332,8 +332,30 @@ def render(report: dict, concurrencies: list[int]) -> str:
         f"Errors (non-2xx or socket) over all runs: "
         f"{sum(v['errors'] for cell in report['results'].values() for v in cell.values())}.",
         "",
+        *targets(report),
     ]
     return "\n".join(lines)
+
+
+def targets(report: dict) -> list[str]:
+    """The serving targets (template issue #7), met or not, from this run's figures."""
+    results, checks = report["results"], []
+    if "single/16" in results:
+        base, service = results["single/16"]["baseline"], results["single/16"]["service"]
+        ratio = service["rps"] / base["rps"]
+        checks.append(("single /valuation, 16 connections: ≥ 1.0x the baseline's req/s", f"{ratio:.2f}x", ratio >= 1))
+        p99 = f"{service['p99_us'] / 1000:.1f} ms vs {base['p99_us'] / 1000:.1f} ms"
+        p99_met = service["p99_us"] <= base["p99_us"]
+        checks.append(("single /valuation, 16 connections: p99 ≤ the baseline's", p99, p99_met))
+    if "batch/16" in results:
+        rows = results["batch/16"]["service"]["rps"] * report["batch_rows"]
+        checks.append(("batch valuation, 16 connections: ≥ 50,000 rows/s", f"{rows:,.0f} rows/s", rows >= 50_000))
+    cold = report["cold_start_s"]["service"]
+    checks.append(("cold start < 1.5 s", f"{cold:.2f} s", cold < 1.5))
+    lines = ["| target | this run | met |", "|---|---:|:---:|"]
+    lines += [f"| {name} | {figure} | {'yes' if met else '**no**'} |" for name, figure, met in checks]
+    peak = report["rss_mib"]["service"]["peak"]
+    return [*lines, f"| memory per worker (stated, no target) | {peak:.0f} MiB peak | |", ""]
 
 
 if __name__ == "__main__":

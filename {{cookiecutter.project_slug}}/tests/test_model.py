@@ -84,14 +84,18 @@ def test_a_model_with_other_inputs_is_refused(copy_of, tmp_path):
         model.load(path)
 
 
-def test_training_refuses_an_export_that_changes_the_predictions(tmp_path, monkeypatch):
+def test_training_refuses_an_export_that_changes_the_predictions(artifact, tmp_path, monkeypatch):
+    served = tmp_path / "model.onnx"
+    served.write_bytes(artifact.read_bytes())
+
     def export_another_model(estimator, output):
         export_onnx(LinearRegression().fit(np.eye(9, dtype=np.float32), np.arange(9.0)), output)
 
     monkeypatch.setattr(training, "export_onnx", export_another_model)
     with pytest.raises(SystemExit, match="ONNX export differs"):
-        train(tmp_path / "m.onnx", rows=1500)
-    assert list(tmp_path.iterdir()) == []  # nothing half-made for the service to pick up
+        train(served, rows=1500)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # nothing half-made beside it
+    assert served.read_bytes() == artifact.read_bytes()  # the model being served is untouched
 
 
 def test_the_service_does_not_import_the_training_libraries():
