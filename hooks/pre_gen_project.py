@@ -159,11 +159,11 @@ def check_network(a):
 
 
 def as_int(a, field, low, high, errors):
-    try:
-        value = int(a[field])
-    except (TypeError, ValueError):
-        errors.append(f"{field}: {a[field]!r} must be a whole number from {low} to {high}")
+    # Written as digits only, as it is rendered into Python and JSON (where 0250 or +5 is an error).
+    if not re.fullmatch(r"-?[1-9][0-9]*|0", str(a[field])):
+        errors.append(f"{field}: {a[field]!r} must be a whole number from {low} to {high}, without leading zeros")
         return None
+    value = int(a[field])
     if not low <= value <= high:
         errors.append(f"{field}: {value} must be from {low} to {high}")
         return None

@@ -27,9 +27,11 @@ BAD_ANSWERS = [
     ({"vpc_cidr": "10.0.0.0/26"}, "vpc_cidr: '10.0.0.0/26' has prefix /26"),
     ({"task_cpu": "512", "task_memory": "512"}, "task_memory: 512 MiB does not fit task_cpu 512"),
     ({"task_memory": "lots"}, "task_memory: 'lots' must be a whole number"),
+    ({"task_memory": " 2048"}, "task_memory: ' 2048' must be a whole number"),
     ({"prod_min_tasks": "5", "prod_max_tasks": "2"}, "prod_max_tasks: 2 is below prod_min_tasks 5"),
     ({"prod_min_tasks": "0"}, "prod_min_tasks: 0 must be from 1 to 100"),
     ({"latency_alarm_ms": "-5"}, "latency_alarm_ms: -5 must be from 1 to 60000"),
+    ({"latency_alarm_ms": "0250"}, "latency_alarm_ms: '0250' must be a whole number from 1 to 60000, without leading"),
     ({"certificate_arn": "not-an-arn"}, "certificate_arn: 'not-an-arn' is not an ACM certificate ARN"),
     (
         {"certificate_arn": "arn:aws:acm:us-east-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"},

@@ -16,10 +16,14 @@ def workers(project: Path) -> int:
     return int(command[command.index("--workers") + 1])
 
 
+def final_stage_env(project: Path) -> dict[str, str]:
+    final_stage = (project / "Dockerfile").read_text().replace("\\\n", " ").split("\nFROM ")[-1]
+    return dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"^ENV (.*)$", final_stage, re.MULTILINE))))
+
+
 def test_default_half_vcpu_task_runs_one_worker_with_one_model_thread(default_project):
     assert workers(default_project) == 1
-    dockerfile = (default_project / "Dockerfile").read_text()
-    assert "MODEL_THREADS=1" in dockerfile  # ONNX Runtime threads per worker (settings.py)
+    assert final_stage_env(default_project)["MODEL_THREADS"] == "1"  # ONNX Runtime threads per worker
 
 
 def test_four_vcpu_task_runs_four_workers(cookies):

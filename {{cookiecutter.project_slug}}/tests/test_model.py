@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -76,36 +77,67 @@ def test_feature_mismatch_is_refused(copy_of):
         model.load(path)
 
 
-def test_a_model_with_other_inputs_is_refused(copy_of, tmp_path):
+def onnx_of(estimator, columns: int) -> bytes:
+    inputs = [("x", FloatTensorType([None, columns]))]
+    return skl2onnx.convert_sklearn(estimator, initial_types=inputs).SerializeToString()
+
+
+def test_a_model_with_other_inputs_is_refused(copy_of):
     three_columns = LinearRegression().fit(np.eye(3, dtype=np.float32), [1.0, 2.0, 3.0])
-    onnx = skl2onnx.convert_sklearn(three_columns, initial_types=[("features", FloatTensorType([None, 3]))])
-    path, _ = copy_of(model_bytes=onnx.SerializeToString())
-    with pytest.raises(model.ModelLoadError, match=r"takes \[\('features', 'tensor\(float\)', \[None, 3\]\)\]"):
+    path, _ = copy_of(model_bytes=onnx_of(three_columns, 3))
+    with pytest.raises(model.ModelLoadError, match=r"(?s)could not value two rows of 9.*Expected: 3.*make train"):
         model.load(path)
 
 
-def test_training_refuses_an_export_that_changes_the_predictions(artifact, tmp_path, monkeypatch):
+def test_a_model_with_two_values_per_row_is_refused(copy_of):
+    two_targets = LinearRegression().fit(np.eye(9, dtype=np.float32), np.eye(9)[:, :2])
+    path, _ = copy_of(model_bytes=onnx_of(two_targets, 9))
+    with pytest.raises(model.ModelLoadError, match=r"shape \(2, 2\) for two rows.*one value per row"):
+        model.load(path)
+
+
+def test_metadata_from_another_training_run_is_refused(copy_of):
+    path, meta = copy_of()
+    meta["version"] = "another-run"
+    model.metadata_path(path).write_text(json.dumps(meta))
+    with pytest.raises(model.ModelLoadError, match=r"is version test-1 but model\.json describes another-run"):
+        model.load(path)
+
+
+def test_the_model_computes_on_the_threads_it_is_given(artifact):
+    assert model.load(artifact, threads=3).session.get_session_options().intra_op_num_threads == 3
+
+
+def test_training_refuses_an_export_that_changes_the_predictions(artifact, tmp_path, monkeypatch, capsys):
     served = tmp_path / "model.onnx"
     served.write_bytes(artifact.read_bytes())
+    model.metadata_path(served).write_text(model.metadata_path(artifact).read_text())
 
-    def export_another_model(estimator, output):
-        export_onnx(LinearRegression().fit(np.eye(9, dtype=np.float32), np.arange(9.0)), output)
+    def export_another_model(estimator, output, version):
+        export_onnx(LinearRegression().fit(np.eye(9, dtype=np.float32), np.arange(9.0)), output, version)
 
     monkeypatch.setattr(training, "export_onnx", export_another_model)
-    with pytest.raises(SystemExit, match="ONNX export differs"):
-        train(served, rows=1500)
-    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # nothing half-made beside it
+    monkeypatch.setattr(sys, "argv", ["train", "--output", str(served), "--rows", "1500"])
+    with pytest.raises(SystemExit, match=r"error: The ONNX export differs .* Nothing was written"):
+        training.main()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.onnx"]  # nothing half-made
     assert served.read_bytes() == artifact.read_bytes()  # the model being served is untouched
+    assert model.load(served).version == "test-1"
 
 
-def test_the_service_does_not_import_the_training_libraries():
-    """The image installs requirements.txt only: serving must not need scikit-learn."""
+def test_the_service_does_not_import_the_training_libraries(artifact):
+    """The image installs requirements.txt only: serving, start-up to answer, must not need scikit-learn."""
     code = (
-        "import sys, {{ cookiecutter.package_name }}.main; "
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from {{ cookiecutter.package_name }}.main import app\n"
+        "with TestClient(app) as client:\n"
+        f"    assert client.post('/valuation', json={EXAMPLE!r}).status_code == 200\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'skl2onnx', 'onnx', 'joblib'}))"
     )
-    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert imported.strip() == "[]"
+    env = {**os.environ, "MODEL_PATH": str(artifact)}
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert imported.stdout.splitlines()[-1] == "[]"  # after the log lines
 
 
 def test_the_app_refuses_to_start_without_a_model(tmp_path, monkeypatch):

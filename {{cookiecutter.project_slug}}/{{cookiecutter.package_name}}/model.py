@@ -135,12 +135,28 @@ def metadata_path(model_path: Path) -> Path:
 
 
 def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
-    """An ONNX Runtime session that computes on `threads` threads (and never spins idle ones)."""
+    """An ONNX Runtime session on `threads` threads (never spinning idle ones), checked to take
+    one float matrix of FEATURES columns and to give one value per row."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
+        [(name, kind, _)] = inputs
+        [values] = session.run(None, {name: np.zeros((2, len(FEATURES)), np.float32)})  # two rows in ...
+    except Exception as error:  # ONNX Runtime raises its own error types for damaged or foreign files
+        raise ModelLoadError(
+            f"The model at {model_path} could not be read as ONNX or could not value two rows of "
+            f"{len(FEATURES)} features ({error})."
+        ) from error
+    if kind != "tensor(float)" or values.shape not in ((2,), (2, 1)):  # ... two values out
+        raise ModelLoadError(
+            f"The model at {model_path} takes {inputs} and gives {values.dtype} of shape {values.shape} for two "
+            f"rows, but this service sends a float matrix of {len(FEATURES)} columns and reads one value per row."
+        )
+    return session
 
 
 def load(model_path: Path, threads: int = 1) -> LoadedModel:
@@ -160,18 +176,12 @@ def load(model_path: Path, threads: int = 1) -> LoadedModel:
         )
     try:
         session = open_session(model_path, threads)
-    except Exception as error:  # ONNX Runtime reports a damaged or foreign file as its own error types
-        raise ModelLoadError(f"The model at {model_path} could not be read as ONNX ({error}). {retrain}") from error
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    if (
-        len(inputs) != 1
-        or inputs[0].type != "tensor(float)"
-        or inputs[0].shape[1:] != [len(FEATURES)]
-        or len(outputs) != 1
-    ):
+    except ModelLoadError as error:
+        raise ModelLoadError(f"{error} {retrain}") from error
+    exported_as = session.get_modelmeta().custom_metadata_map.get("version")
+    if exported_as != metadata.get("version"):
         raise ModelLoadError(
-            f"The model at {model_path} takes {[(i.name, i.type, i.shape) for i in inputs]} and returns "
-            f"{len(outputs)} outputs, but this service sends one float matrix of {len(FEATURES)} "
-            f"columns (FEATURES) and reads one output, a value per row. {retrain}"
+            f"{model_path} is version {exported_as} but {meta_path.name} describes {metadata.get('version')}: "
+            f"they come from different training runs. {retrain}"
         )
-    return LoadedModel(session, inputs[0].name, metadata)
+    return LoadedModel(session, session.get_inputs()[0].name, metadata)
