@@ -23,7 +23,8 @@ def final_stage_env(project: Path) -> dict[str, str]:
 
 def test_default_half_vcpu_task_runs_one_worker_with_one_model_thread(default_project):
     assert workers(default_project) == 1
-    assert final_stage_env(default_project)["MODEL_THREADS"] == "1"  # ONNX Runtime threads per worker
+    env = final_stage_env(default_project)
+    assert [env[name] for name in ("MODEL_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")] == ["1", "1", "1"]
 
 
 def test_four_vcpu_task_runs_four_workers(cookies):
