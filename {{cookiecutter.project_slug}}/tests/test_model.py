@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import skl2onnx
 from fastapi.testclient import TestClient
-from skl2onnx.common.data_types import FloatTensorType
+from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 from sklearn.linear_model import LinearRegression
 
 from {{ cookiecutter.package_name }} import model
@@ -85,7 +85,15 @@ def onnx_of(estimator, columns: int) -> bytes:
 def test_a_model_with_other_inputs_is_refused(copy_of):
     three_columns = LinearRegression().fit(np.eye(3, dtype=np.float32), [1.0, 2.0, 3.0])
     path, _ = copy_of(model_bytes=onnx_of(three_columns, 3))
-    with pytest.raises(model.ModelLoadError, match=r"(?s)could not value two rows of 9.*Expected: 3.*make train"):
+    with pytest.raises(model.ModelLoadError, match=r"(?s)cannot value two rows.*Expected: 3.*make train"):
+        model.load(path)
+
+
+def test_a_model_taking_doubles_is_refused(copy_of):
+    nine_columns = LinearRegression().fit(np.eye(9), np.arange(9.0))
+    onnx = skl2onnx.convert_sklearn(nine_columns, initial_types=[("x", DoubleTensorType([None, 9]))])
+    path, _ = copy_of(model_bytes=onnx.SerializeToString())
+    with pytest.raises(model.ModelLoadError, match=r"takes \[\('x', 'tensor\(double\)', \[None, 9\]\)\], but"):
         model.load(path)
 
 

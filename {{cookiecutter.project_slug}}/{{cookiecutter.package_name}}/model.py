@@ -143,19 +143,18 @@ def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSes
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
-        [(name, kind, _)] = inputs
-        [values] = session.run(None, {name: np.zeros((2, len(FEATURES)), np.float32)})  # two rows in ...
     except Exception as error:  # ONNX Runtime raises its own error types for damaged or foreign files
-        raise ModelLoadError(
-            f"The model at {model_path} could not be read as ONNX or could not value two rows of "
-            f"{len(FEATURES)} features ({error})."
-        ) from error
-    if kind != "tensor(float)" or values.shape not in ((2,), (2, 1)):  # ... two values out
-        raise ModelLoadError(
-            f"The model at {model_path} takes {inputs} and gives {values.dtype} of shape {values.shape} for two "
-            f"rows, but this service sends a float matrix of {len(FEATURES)} columns and reads one value per row."
-        )
+        raise ModelLoadError(f"The model at {model_path} could not be read as ONNX ({error}).") from error
+    expected = f"this service sends one float matrix of {len(FEATURES)} columns (FEATURES), reads one value per row"
+    inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
+    if len(inputs) != 1 or inputs[0][1] != "tensor(float)":
+        raise ModelLoadError(f"The model at {model_path} takes {inputs}, but {expected}.")
+    try:  # two rows in, two values out
+        [values] = session.run(None, {inputs[0][0]: np.zeros((2, len(FEATURES)), np.float32)})
+    except Exception as error:  # another width, a fixed batch size, several outputs
+        raise ModelLoadError(f"The model at {model_path} cannot value two rows ({error}); {expected}.") from error
+    if values.shape not in ((2,), (2, 1)):
+        raise ModelLoadError(f"The model at {model_path} gives shape {values.shape} for two rows, but {expected}.")
     return session
 
 
