@@ -1,6 +1,6 @@
 """Benchmark the generated service against the seed's hard-coded baseline, in one run.
 
-    python bench/run.py [--duration 3] [--rounds 3] [--output bench/results/latest.md]
+    python bench/run.py [--duration 3] [--rounds 5] [--output bench/results/latest.md]
 
 Bakes the default project into a temporary directory (cookiecutter --no-input, hooks off:
 the validator is not what is measured), trains its model, starts the service with the

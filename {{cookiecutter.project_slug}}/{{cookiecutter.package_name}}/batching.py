@@ -10,7 +10,7 @@ last call answered several requests) the batcher also waits a little, at most
 `MICRO_BATCH_WAIT_MS`, for as many requests as last time, so calls stay full while
 responses and new requests interleave; a request that finds the service quiet never waits.
 At 16 connections this served about a third more requests per second than one model call
-per request (9 runs on 2 cores; README.md, "Performance and sizing").
+per request (short runs on 2 cores; README.md, "Performance and sizing").
 
 The call runs on the event loop itself: it is short, and a worker thread would only add
 a hand-over per call (the event loop and the model would still share one vCPU).

@@ -1,9 +1,9 @@
 """One place that sees every HTTP request: request id, request metrics, access log line.
 
-Metrics count and time every request. The access log, by default, has a line only for
+Metrics count every request and time every valuation. The access log, by default, has a line only for
 requests that failed (status 400 and up) or took `SLOW_REQUEST_MS` or longer: a line per
 request costs about a fifth of a worker's throughput and, in CloudWatch Logs, about $0.17
-per million requests. `ACCESS_LOG=all` logs every request (README.md, "Logs").
+per million requests. `ACCESS_LOG=all` logs every request (README.md, "Logs and metrics").
 """
 
 import logging

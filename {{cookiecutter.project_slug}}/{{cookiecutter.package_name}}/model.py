@@ -6,8 +6,8 @@ Training imports the same three, so the service and the training script cannot d
 
 The service runs the model with ONNX Runtime, not scikit-learn: `model/train.py` fits a
 scikit-learn estimator and exports it to ONNX. A call then costs microseconds instead of
-a scikit-learn `predict`'s ~0.25 ms of input checks, and the service starts without
-importing scikit-learn and SciPy (README.md, "Performance").
+the ~0.2 ms of input checks in every scikit-learn `predict`, and the service starts without
+importing scikit-learn and SciPy (README.md, "Performance and sizing").
 """
 
 import datetime

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     access_log: Literal["slow-or-failed", "all"] = Field(
         "slow-or-failed",
         description="Which requests get an access log line: every one, or only failed (status 400 and up) "
-        "and slow ones. Metrics count and time every request either way.",
+        "and slow ones. Metrics count every request either way.",
     )
     slow_request_ms: float = Field({{ cookiecutter.latency_alarm_ms }}, gt=0, description="A request this slow or slower gets logged.")
     batch_limit: int = Field(1000, ge=1, description="Most properties one batch request may hold.")
