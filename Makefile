@@ -20,8 +20,11 @@ $(STAMP): requirements-dev.txt $(wildcard {{cookiecutter.project_slug}}/requirem
 bake: $(STAMP) ## Bake the defaults into build/, fully validated
 	VALIDATE_STRICT=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/cookiecutter --no-input --overwrite-if-exists --output-dir $(OUT) .
 
-browser: bake ## Install Chromium for the docs test, with the generated project's own `make browser`
-	$(MAKE) -C $(OUT)/property-valuation-api browser
+# Chromium for the docs test, installed by the generated project's own `make browser`, from
+# a bake kept inside .venv: build/ is the user's, and `make test` never writes there.
+browser: $(STAMP) ## Install Chromium for the docs test
+	$(VENV)/bin/cookiecutter --no-input --overwrite-if-exists --accept-hooks no --output-dir $(VENV)/bake .
+	$(MAKE) -C $(VENV)/bake/property-valuation-api browser
 
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
 	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto

@@ -6,6 +6,7 @@ find. The validation is the generated project's own `scripts/validate.py`, the s
 removes the output folder.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,13 +40,21 @@ def validate() -> None:
         sys.exit(1)
 
 
+def where_from_here() -> str:
+    """The project's path as the user's shell sees it (cookiecutter runs hooks inside the project)."""
+    try:
+        return os.path.relpath(PROJECT, os.environ["PWD"])
+    except (KeyError, ValueError):  # no PWD, or another drive on Windows
+        return str(PROJECT)
+
+
 def print_next_steps() -> None:
     print(
         f"""
 Created {PROJECT}
 
 Next steps:
-  cd {SLUG}
+  cd {where_from_here()}
   make run          # installs, trains the sample model, serves http://localhost:8000/docs
   make test         # the service's tests
   make validate     # every offline check the pipeline runs
