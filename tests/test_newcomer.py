@@ -28,4 +28,5 @@ def test_the_description_follows_a_new_project_name(cookies):
 def test_a_given_description_is_kept(cookies):
     result = bake(cookies, project_name="Churn Scorer", description="Scores the churn risk of a customer.")
     assert result.exit_code == 0, result.exception
-    assert 'description = "Scores the churn risk of a customer."' in (result.project_path / "pyproject.toml").read_text()
+    pyproject = (result.project_path / "pyproject.toml").read_text()
+    assert 'description = "Scores the churn risk of a customer."' in pyproject
