@@ -1,9 +1,18 @@
-"""Bad answers: the pre-generation hook refuses them, names the field, and leaves nothing behind."""
+"""Bad answers: refused once the last question is answered, each field named, nothing written,
+and one command to ask again with the other answers kept; the pre-generation hook runs the
+same checks for runs that skip the questions."""
 
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import click
 import pytest
-from cookiecutter.exceptions import FailedHookException
+import yaml
 
-from .conftest import bake
+from .conftest import TEMPLATE, bake, run
 
 BAD_ANSWERS = [
     ({"project_name": 'Say "hi"'}, "project_name"),
@@ -53,14 +62,13 @@ BAD_ANSWERS = [
 @pytest.mark.parametrize(
     ("answers", "message"), BAD_ANSWERS, ids=[next(iter(a)) + f"-{i}" for i, (a, _) in enumerate(BAD_ANSWERS)]
 )
-def test_bad_answer_is_refused_with_a_message_naming_the_field(cookies, capfd, tmp_path, answers, message):
+def test_bad_answer_is_refused_with_a_message_naming_the_field(cookies, tmp_path, answers, message):
     result = bake(cookies, **answers)
-    assert isinstance(result.exception, FailedHookException)
+    assert isinstance(result.exception, click.ClickException)
     assert result.exit_code != 0
-    stderr = capfd.readouterr().err
-    assert "The template was not generated; fix these answers:" in stderr
-    assert message in stderr
-    assert list((tmp_path / "cookies").rglob("*")) == [tmp_path / "cookies" / "bake00"]  # the empty output dir
+    assert "The template was not generated; fix these answers:" in str(result.exception)
+    assert message in str(result.exception)
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]  # nothing written
 
 
 @pytest.mark.parametrize(
@@ -79,30 +87,45 @@ def test_a_non_boolean_for_a_yes_no_question_is_refused_by_cookiecutter(cookies,
     assert not any((tmp_path / "cookies").rglob("*.py"))
 
 
-def test_every_bad_field_is_reported_at_once(cookies, capfd):
+def test_every_bad_field_is_reported_at_once(cookies):
     result = bake(cookies, project_slug="X", author_email="nobody", vpc_cidr="8.8.8.8/8", task_memory="3")
     assert result.exit_code != 0
-    stderr = capfd.readouterr().err
     for field in ("project_slug:", "author_email:", "vpc_cidr:", "task_memory:"):
-        assert field in stderr
+        assert field in str(result.exception)
 
 
-def test_good_unusual_answers_are_accepted(cookies):
-    result = bake(
-        cookies,
-        project_name="Rent Index",
-        description="Rent index for the city's flats (in EUR, 2026 prices)",
-        author_name="O'Brien & Co",
-        aws_region="us-gov-west-1",
-        vpc_cidr="192.168.0.0/24",
-        task_cpu="256",
-        task_memory="512",
-        prod_min_tasks="1",
-        prod_max_tasks="1",
-        prod_account_id="123456789012",
-        certificate_arn="arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f",
-        hosted_zone_name="internal.example.com",
-    )
-    assert result.exit_code == 0, result.exception
-    assert result.project_path.name == "rent-index"
-    assert (result.project_path / "rent_index" / "main.py").is_file()
+def cookiecutter(*args: str, cwd: Path):
+    command = shutil.which("cookiecutter", path=str(Path(sys.executable).parent))
+    return run([command, *args], cwd, timeout=300)
+
+
+def test_a_bad_answer_at_the_last_question_gives_one_retry_command_that_keeps_the_others(tmp_path):
+    given = ["project_name=Churn Scorer", "author_name=Risk Team", "bitbucket_workspace=Acme Corp"]
+    failed = cookiecutter("--no-input", str(TEMPLATE), *given, cwd=tmp_path)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr + failed.stdout
+    assert "bitbucket_workspace: 'Acme Corp' is not a workspace id" in failed.stderr
+    retry = re.search(r"Ask again, with your other answers kept: (cookiecutter .*)", failed.stderr).group(1).split()
+    assert list(tmp_path.iterdir()) == []  # nothing half-made
+    kept = yaml.safe_load(Path(retry[retry.index("--config-file") + 1]).read_text())["default_context"]
+    assert kept["author_name"] == "Risk Team" and "bitbucket_workspace" not in kept
+
+    # The command as printed asks the questions again; with --no-input it takes the kept answers.
+    again = cookiecutter("--no-input", *retry[1:], "bitbucket_workspace=acme", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert 'authors = [{ name = "Risk Team"' in (tmp_path / "churn-scorer/pyproject.toml").read_text()
+
+
+def test_the_pre_generation_hook_checks_a_replayed_bad_answer(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
+    made = cookiecutter("--no-input", "--config-file", str(config), "-o", "first", str(TEMPLATE), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr[-2000:]
+    replay = next((tmp_path / "replay").glob("*.json"))
+    context = json.loads(replay.read_text())
+    context["cookiecutter"]["aws_region"] = "Ireland"  # edited by hand: the questions are skipped
+    replay.write_text(json.dumps(context))
+    failed = cookiecutter("--replay-file", str(replay), "-o", "second", str(TEMPLATE), cwd=tmp_path)
+    assert failed.returncode != 0
+    assert "aws_region: 'Ireland' is not an AWS region code" in failed.stderr
+    assert not (tmp_path / "second" / "property-valuation-api").exists()

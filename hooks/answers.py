@@ -1,0 +1,217 @@
+"""Every answer checked once the last question is answered, before anything is written.
+
+cookiecutter.json's last variable, `__answers_checked`, passes all answers through the
+`checked` filter below (loaded as a Jinja extension through `_extensions`). A bad answer
+stops cookiecutter with one message that names each field, what it got and what is
+allowed, and one command that asks the questions again with the other answers kept.
+hooks/pre_gen_project.py runs the same checks for runs that skip the questions (--replay).
+"""
+
+import ipaddress
+import keyword
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import yaml
+from jinja2.ext import Extension
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+
+
+# Valid Fargate CPU units -> allowed memory (MiB).
+FARGATE_MEMORY = {
+    "256": [512, 1024, 2048],
+    "512": list(range(1024, 4097, 1024)),
+    "1024": list(range(2048, 8193, 1024)),
+    "2048": list(range(4096, 16385, 1024)),
+    "4096": list(range(8192, 30721, 1024)),
+}
+SLUG_MAX = 24  # "<slug>-prod" and longer derived names stay within AWS's shorter name limits (32 for ALBs)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$")
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$")
+
+
+def check_text(a):
+    """Free text lands in Python, YAML, TOML and shell files: keep it to plain characters."""
+    errors = []
+    for field, most in (("project_name", 80), ("description", 300), ("author_name", 80)):
+        text = a[field]
+        if not text.strip() or len(text) > most or not text.isprintable() or any(c in text for c in '"\\`$'):
+            errors.append(
+                f"{field}: {text!r} must be 1 to {most} printable characters without double "
+                "quotes, backslashes, backticks or dollar signs"
+            )
+    return errors
+
+
+def check_names(a):
+    errors = []
+    slug = a["project_slug"]
+    if not re.fullmatch(f"[a-z][a-z0-9-]{{1,{SLUG_MAX - 2}}}[a-z0-9]", slug) or "--" in slug:
+        errors.append(
+            f"project_slug: {slug!r} is not allowed; use 3 to {SLUG_MAX} lowercase letters, "
+            "digits and single hyphens, starting with a letter (for example "
+            "'property-valuation-api'); it names every AWS resource"
+        )
+    if slug.startswith("internal-"):
+        errors.append(
+            f"project_slug: {slug!r} must not start with 'internal-': AWS refuses load "
+            "balancer names that begin with it, and the slug is the prefix of this project's "
+            "resource names; "
+            "for example use 'tools-internal' instead of 'internal-tools'"
+        )
+    package = a["package_name"]
+    if (
+        not re.fullmatch(r"[a-z][a-z0-9_]*", package)
+        or keyword.iskeyword(package)
+        or package in sys.stdlib_module_names
+    ):
+        errors.append(
+            f"package_name: {package!r} is not a usable Python package name; use lowercase "
+            "letters, digits and underscores, starting with a letter, and not a keyword or "
+            "a standard-library module"
+        )
+    if not EMAIL.match(a["author_email"]):
+        errors.append(f"author_email: {a['author_email']!r} is not an email address")
+    if a["alarm_email"] and not EMAIL.match(a["alarm_email"]):
+        errors.append(f"alarm_email: {a['alarm_email']!r} is not an email address (leave it empty to subscribe later)")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,61}", a["bitbucket_workspace"]):
+        errors.append(
+            f"bitbucket_workspace: {a['bitbucket_workspace']!r} is not a workspace id; use "
+            "the lowercase name from bitbucket.org/<workspace>"
+        )
+    return errors
+
+
+def check_aws(a):
+    errors = []
+    if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", a["aws_region"]):
+        errors.append(f"aws_region: {a['aws_region']!r} is not an AWS region code (for example eu-west-1, us-east-2)")
+    for field in ("dev_account_id", "prod_account_id"):
+        if not re.fullmatch(r"\d{12}", a[field]):
+            errors.append(f"{field}: {a[field]!r} must be a 12-digit AWS account id")
+    arn = a["certificate_arn"]
+    if arn:
+        match = re.fullmatch(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}", arn)
+        if not match:
+            errors.append(
+                f"certificate_arn: {arn!r} is not an ACM certificate ARN "
+                "(arn:aws:acm:<region>:<account>:certificate/<uuid>); leave it empty for HTTP"
+            )
+        elif match.group(1) != a["aws_region"]:
+            errors.append(
+                f"certificate_arn: the certificate is in {match.group(1)}, but the load "
+                f"balancer is in aws_region {a['aws_region']}; use a certificate from that region"
+            )
+        if match and match.group(2) != a["prod_account_id"]:
+            errors.append(
+                f"certificate_arn: the certificate belongs to account {match.group(2)}, but "
+                f"prod_account_id is {a['prod_account_id']}; ACM certificates cannot be used "
+                "from another account, so give production's certificate here (dev names its "
+                "own later in infra/params/dev.json, or serves HTTP)"
+            )
+    zone = a["hosted_zone_name"]
+    if zone and not DOMAIN.match(zone):
+        errors.append(
+            f"hosted_zone_name: {zone!r} is not a domain name (for example internal.example.com); "
+            "leave it empty for no DNS record"
+        )
+    return errors
+
+
+def check_network(a):
+    cidr = a["vpc_cidr"]
+    try:
+        network = ipaddress.ip_network(cidr)
+    except ValueError:
+        return [f"vpc_cidr: {cidr!r} is not a CIDR block with no host bits set (for example 10.0.0.0/16)"]
+    private = any(
+        network.version == 4 and network.subnet_of(ipaddress.ip_network(block))
+        for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    )
+    errors = []
+    if not private:
+        errors.append(f"vpc_cidr: {cidr!r} is not in a private range (10/8, 172.16/12, 192.168/16)")
+    if not 16 <= network.prefixlen <= 24:
+        errors.append(
+            f"vpc_cidr: {cidr!r} has prefix /{network.prefixlen}; use /16 to /24 so that "
+            "every zone gets a public and a private subnet of at least /27"
+        )
+    if a["nat_gateways"] == "none" and a["sidecar_image_source"] == "public_ecr":
+        errors.append(
+            "sidecar_image_source: 'public_ecr' needs outbound internet, but nat_gateways is "
+            "'none'; choose sidecar_image_source 'ecr_copy' or a NAT option"
+        )
+    return errors
+
+
+def as_int(a, field, low, high, errors):
+    # Written as digits only, as it is rendered into Python and JSON (where 0250 or +5 is an error).
+    if not re.fullmatch(r"-?[1-9][0-9]*|0", str(a[field])):
+        errors.append(f"{field}: {a[field]!r} must be a whole number from {low} to {high}, without leading zeros")
+        return None
+    value = int(a[field])
+    if not low <= value <= high:
+        errors.append(f"{field}: {value} must be from {low} to {high}")
+        return None
+    return value
+
+
+def check_sizes(a):
+    errors = []
+    memory = as_int(a, "task_memory", 512, 30720, errors)
+    allowed = FARGATE_MEMORY.get(a["task_cpu"], [])
+    if memory is not None and allowed and memory not in allowed:
+        errors.append(
+            f"task_memory: {memory} MiB does not fit task_cpu {a['task_cpu']} on Fargate; "
+            f"allowed: {', '.join(map(str, allowed))}"
+        )
+    low = as_int(a, "prod_min_tasks", 1, 100, errors)
+    high = as_int(a, "prod_max_tasks", 1, 100, errors)
+    if low is not None and high is not None and low > high:
+        errors.append(f"prod_max_tasks: {high} is below prod_min_tasks {low}")
+    as_int(a, "latency_alarm_ms", 1, 60000, errors)
+    return errors
+
+
+CHECKS = (check_text, check_names, check_aws, check_network, check_sizes)
+
+
+def problems(answers: dict) -> list[str]:
+    """Every bad answer, each as 'field: what is wrong'. Choices and yes/no answers are
+    checked by cookiecutter itself."""
+    return [error for check in CHECKS for error in check(answers)]
+
+
+def report(errors: list[str]) -> str:
+    return "The template was not generated; fix these answers:\n" + "".join(f"  - {e}\n" for e in errors)
+
+
+def save_for_retry(answers: dict, errors: list[str]) -> Path:
+    """A cookiecutter config file whose defaults are the answers given, less the bad ones."""
+    bad = {error.split(":", 1)[0] for error in errors}
+    kept = {k: v for k, v in answers.items() if not k.startswith("_") and k not in bad}
+    handle, name = tempfile.mkstemp(prefix="ecs-model-starter-answers-", suffix=".yaml")
+    with open(handle, "w") as file:
+        yaml.safe_dump({"default_context": kept}, file, sort_keys=False)
+    return Path(name)
+
+
+def checked(answers) -> str:
+    errors = problems(dict(answers))
+    if errors:
+        retry = save_for_retry(dict(answers), errors)
+        raise click.ClickException(
+            report(errors) + f"Ask again, with your other answers kept: "
+            f"cookiecutter --config-file {retry} {TEMPLATE_DIR}"
+        )
+    return "yes"
+
+
+class AnswerChecks(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["checked"] = checked
