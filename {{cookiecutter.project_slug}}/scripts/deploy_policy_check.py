@@ -59,7 +59,7 @@ UNUSED_GRANTS = {
 }
 
 AWS_CALL = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?")
-MESSAGE = re.compile(r"""\b(?:die|say|echo|require_[a-z_]+)\s+(?:[A-Z_]+\s+)?"(?:[^"\\$]|\\.|\$(?!\())*\"""")
+MESSAGE = re.compile(r"""\b(?:die|say|echo|require_[a-z_]+)(?:\s+[A-Z_]+)?(?:\s+"(?:[^"\\$]|\\.|\$(?!\())*")+""")
 SOURCED = re.compile(r"""^\s*(?:source|\.)\s+"?\$\(dirname\s+"\$0"\)/([\w.-]+)""", re.MULTILINE)
 
 
@@ -159,6 +159,7 @@ def problems() -> tuple[list[str], str]:
     allows = [s for s in inline_statements(policy) if s.get("Effect") == "Allow"]
     grants = {action for s in allows for action in as_list(s.get("Action", []))}
     found = [f"{POLICY} grants {a}: write the actions out, without wildcards" for a in sorted(grants) if "*" in a]
+    found += [f"{POLICY}: an Allow with NotAction grants actions it does not name" for s in allows if "NotAction" in s]
     grants_lower = {a.lower(): a for a in grants}
     for action, where in sorted(needed.items()):
         if action.lower() not in grants_lower:
