@@ -56,6 +56,7 @@ PUBLIC_REGISTRIES = ("public.ecr.aws/",)  # anonymous pulls: no permission of ou
 # Granted although no script calls it yet, and why.
 UNUSED_GRANTS = {
     "cloudformation:DeleteStack": "deleting an infra or API stack left in ROLLBACK_COMPLETE (recovery, scripts/lib.sh)",
+    "cloudformation:UpdateTerminationProtection": "protecting the production stacks (recovery, scripts/lib.sh)",
 }
 
 AWS_CALL = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?")
