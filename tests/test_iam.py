@@ -139,6 +139,14 @@ BREAKAGES = {
         "cfn-role",
         "does not allow sqs:CreateQueue (needed by AWS::SQS::Queue)",
     ),
+    "a-role-without-the-boundary": (
+        "infra/ecs.yaml",
+        "      Description: Assumed by the running containers of the API tasks.\n      Path: !Sub /${Prefix}/\n"
+        "      PermissionsBoundary: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Prefix}-boundary\n",
+        "      Description: Assumed by the running containers of the API tasks.\n",
+        "cfn-role",
+        "ecs.yaml: role TaskRole needs Path: !Sub /${Prefix}/ and PermissionsBoundary",
+    ),
     "a-new-call-in-a-script": (
         "scripts/deploy-api.sh",
         'role="$(stack_output',

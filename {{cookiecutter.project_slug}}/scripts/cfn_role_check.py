@@ -8,7 +8,9 @@ its handlers call (handlers.create|read|update|delete.permissions). cfn-lint shi
 schemas (cfnlint/data/schemas/providers/<region>.json names each type's file in
 resources/). The role CloudFormationExecutionRole in infra/bootstrap.yaml must grant every
 one of them (scripts/policy_grants.py), except those in EXCEPTIONS. Adding a resource type
-to a stack shows here, at `make validate`, whatever the role still lacks.
+to a stack shows here, at `make validate`, whatever the role still lacks. Every IAM role in
+the stacks must also carry the project's path and permissions boundary (the only roles the
+execution role may create).
 """
 
 import importlib.util
@@ -74,6 +76,30 @@ def required_permissions(schemas: Path, region: str, types: set[str]) -> tuple[d
     return needed, unknown
 
 
+# What every role in the stacks must say: the execution role creates and changes roles only
+# under this path and only with this permissions boundary (infra/bootstrap.yaml).
+ROLE_PATH = {"Fn::Sub": "/${Prefix}/"}
+ROLE_BOUNDARY = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Prefix}-boundary"}
+UNBOUNDED = (
+    "needs Path: !Sub /${Prefix}/ and PermissionsBoundary: !Sub "
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Prefix}-boundary (the only roles CloudFormation may create)"
+)
+
+
+def unbounded_roles() -> list[str]:
+    found = []
+    for path in sorted((ROOT / "infra").glob("*.yaml")):
+        if path.name == "bootstrap.yaml":
+            continue
+        for name, resource in (cross_stack.load(path).get("Resources") or {}).items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::IAM::Role" and (
+                properties.get("Path") != ROLE_PATH or properties.get("PermissionsBoundary") != ROLE_BOUNDARY
+            ):
+                found.append(f"{path.name}: role {name} {UNBOUNDED}")
+    return found
+
+
 def exception_for(permission: str) -> str | None:
     return next((pattern for pattern in EXCEPTIONS if action_matches(pattern, permission)), None)
 
@@ -88,6 +114,7 @@ def problems() -> tuple[list[str], str]:
     role = cross_stack.load(ROOT / "infra" / "bootstrap.yaml")["Resources"][ROLE]
     statements = inline_statements(role)
     found = [f"{kind} (in {', '.join(sorted(types[kind]))}): no registry schema in {region}" for kind in unknown]
+    found += unbounded_roles()
     excepted = 0
     for permission, kinds in sorted(needed.items()):
         if granted(statements, permission):

@@ -171,7 +171,7 @@ def check_cfn_role() -> Result:
     if summary == "skip":
         return Result("skip", "cfn-lint (which ships the registry's resource schemas) is not installed")
     if found:
-        return Result("fail", f"{len(found)} handler permissions missing ({summary})", found)
+        return Result("fail", f"{len(found)} problems ({summary})", found)
     return Result("pass", summary)
 
 
