@@ -17,6 +17,13 @@ from .conftest import copy_project
 
 SUMMARY = re.compile(r"rehearse: (\d+) passed, (\d+) failed \((\d+) emulated, (\d+) static\)")
 NOWHERE = "http://127.0.0.1:9"  # nothing listens here: a script that calls AWS fails loudly
+UUID = "5e4c0a3b-9d7f-4b1a-8c2e-3f4a5b6c7d8e"
+BOOTSTRAP_OIDC = {  # as Bitbucket's Repository settings > Pipelines > OpenID Connect shows them
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "BITBUCKET_OIDC_AUDIENCE": f"ari:cloud:bitbucket::workspace/{UUID}",
+    "BITBUCKET_REPO_UUID": "{" + UUID + "}",
+    "BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID": "{" + UUID + "}",
+}
 
 
 def make(project: Path, tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -84,10 +91,38 @@ def test_rehearsal_with_access_keys(access_keys_project, tmp_path):
         (
             ["bootstrap", "ENV=prod"],
             {"AWS_DEFAULT_REGION": "eu-west-1"},
-            "variable BITBUCKET_WORKSPACE_UUID is not set",
+            "variable BITBUCKET_OIDC_AUDIENCE is not set: copy it from Bitbucket: Repository settings > Pipelines"
+            " > OpenID Connect (Audience)",
+        ),
+        (
+            ["bootstrap", "ENV=prod"],
+            {**BOOTSTRAP_OIDC, "BITBUCKET_OIDC_AUDIENCE": "ari:cloud:bitbucket::workspace/{" + UUID + "}"},
+            "BITBUCKET_OIDC_AUDIENCE is 'ari:cloud:bitbucket::workspace/{" + UUID + "}', not ari:cloud:bitbucket"
+            "::workspace/<uuid without braces>",
+        ),
+        (
+            ["bootstrap", "ENV=prod"],
+            {**BOOTSTRAP_OIDC, "BITBUCKET_REPO_UUID": UUID},
+            f"BITBUCKET_REPO_UUID is '{UUID}', not {{<uuid>}} with the braces",
+        ),
+        (
+            ["bootstrap", "ENV=prod"],
+            {k: v for k, v in BOOTSTRAP_OIDC.items() if k != "BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID"},
+            "variable BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID is not set: copy it from Bitbucket: Repository settings"
+            " > Pipelines > OpenID Connect (the UUID of deployment environment Production, with the braces)",
         ),
     ],
-    ids=["no-env", "unknown-env", "no-region", "oidc-without-role", "step-without-oidc", "bootstrap-without-uuids"],
+    ids=[
+        "no-env",
+        "unknown-env",
+        "no-region",
+        "oidc-without-role",
+        "step-without-oidc",
+        "bootstrap-without-audience",
+        "bootstrap-audience-with-braces",
+        "bootstrap-repository-without-braces",
+        "bootstrap-without-environment",
+    ],
 )
 def test_a_missing_variable_stops_the_step_before_aws(default_project, tmp_path, args, env, message):
     result = make(default_project, tmp_path, *args, env={"AWS_ENDPOINT_URL": NOWHERE, **env})

@@ -5,12 +5,12 @@
 #   scripts/bootstrap.sh dev|prod        (make bootstrap ENV=dev)
 {%- if cookiecutter.deploy_identity == "oidc" %}
 #
-# Needs (from Bitbucket: Repository settings > Pipelines > OpenID Connect):
-#   BITBUCKET_WORKSPACE_UUID   workspace UUID, with braces
-#   BITBUCKET_REPO_UUID        repository UUID, with braces
+# Needs, copied from Bitbucket (Repository settings > Pipelines > OpenID Connect) as shown there:
+#   BITBUCKET_OIDC_AUDIENCE                 Audience: ari:cloud:bitbucket::workspace/<uuid> (no braces)
+#   BITBUCKET_REPO_UUID                     Repository UUID, with braces
+#   BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID   UUID of the deployment environment, with braces:
+#                                           Test for dev, Production for prod
 # Optional:
-#   DEPLOYMENT_ENVIRONMENT_UUID  only steps of this deployment environment may deploy
-#                                (Test for dev, Production for prod)
 #   EXISTING_OIDC_PROVIDER_ARN   the account's Bitbucket OIDC provider, if it already has one
 {%- endif %}
 # shellcheck source=scripts/lib.sh
@@ -18,18 +18,27 @@ source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
 {%- if cookiecutter.deploy_identity == "oidc" %}
-require_var BITBUCKET_WORKSPACE_UUID "copy it from Bitbucket: Repository settings > OpenID Connect (with the braces)"
-require_var BITBUCKET_REPO_UUID "copy it from Bitbucket: Repository settings > OpenID Connect (with the braces)"
+oidc_page="copy it from Bitbucket: Repository settings > Pipelines > OpenID Connect"
+uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+require_var BITBUCKET_OIDC_AUDIENCE "$oidc_page (Audience)"
+require_var BITBUCKET_REPO_UUID "$oidc_page (Repository UUID, with the braces)"
+require_var BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID "$oidc_page (the UUID of deployment environment $DEPLOYMENT, with the braces)"
+[[ "$BITBUCKET_OIDC_AUDIENCE" =~ ^ari:cloud:bitbucket::workspace/${uuid}$ ]] ||
+  die "BITBUCKET_OIDC_AUDIENCE is '$BITBUCKET_OIDC_AUDIENCE', not ari:cloud:bitbucket::workspace/<uuid without braces>: $oidc_page (Audience)"
+[[ "$BITBUCKET_REPO_UUID" =~ ^[{]${uuid}[}]$ ]] ||
+  die "BITBUCKET_REPO_UUID is '$BITBUCKET_REPO_UUID', not {<uuid>} with the braces: $oidc_page (Repository UUID)"
+[[ "$BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID" =~ ^[{]${uuid}[}]$ ]] ||
+  die "BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID is '$BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID', not {<uuid>} with the braces: $oidc_page (deployment environment $DEPLOYMENT)"
 {%- endif %}
 use_credentials
 guard_account
 
-parameters=("Prefix=$PROJECT")
+parameters=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME")
 {%- if cookiecutter.deploy_identity == "oidc" %}
 parameters+=(
-  "BitbucketWorkspaceUuid=$BITBUCKET_WORKSPACE_UUID"
+  "BitbucketAudience=$BITBUCKET_OIDC_AUDIENCE"
   "BitbucketRepositoryUuid=$BITBUCKET_REPO_UUID"
-  "DeploymentEnvironmentUuid=${DEPLOYMENT_ENVIRONMENT_UUID:-}"
+  "DeploymentEnvironmentUuid=$BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID"
   "ExistingOidcProviderArn=${EXISTING_OIDC_PROVIDER_ARN:-}"
 )
 provider_url="api.bitbucket.org/2.0/workspaces/{{ cookiecutter.bitbucket_workspace }}/pipelines-config/identity/oidc"

@@ -157,8 +157,10 @@ class Rehearsal:
     def bootstrap(self) -> None:
         env = dict(self.admin_env)
         if OIDC:
-            env["BITBUCKET_WORKSPACE_UUID"] = "{00000000-0000-4000-8000-00000000000a}"
+            # As Bitbucket's OpenID Connect settings page shows them (made-up UUIDs).
+            env["BITBUCKET_OIDC_AUDIENCE"] = "ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-00000000000a"
             env["BITBUCKET_REPO_UUID"] = "{00000000-0000-4000-8000-00000000000b}"
+            env["BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID"] = "{00000000-0000-4000-8000-00000000000c}"
         self.run("bootstrap", env)
 
     def pipeline_env(self, commit: str, build: int) -> dict[str, str]:

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cfn_role_check
+import deploy_policy_check
 import yaml
 from pipeline_check import problems as pipeline_problems
 
@@ -163,6 +165,24 @@ def check_cross_stack() -> Result:
     return Result("pass", f"stacks and parameter files agree ({summary})")
 
 
+def check_cfn_role() -> Result:
+    """CloudFormation's role allows each handler permission of the stacks' resources (scripts/cfn_role_check.py)."""
+    found, summary = cfn_role_check.problems()
+    if summary == "skip":
+        return Result("skip", "cfn-lint (which ships the registry's resource schemas) is not installed")
+    if found:
+        return Result("fail", f"{len(found)} problems ({summary})", found)
+    return Result("pass", summary)
+
+
+def check_deploy_policy() -> Result:
+    """The deploy identity may make exactly the AWS calls of the deploy scripts (scripts/deploy_policy_check.py)."""
+    found, summary = deploy_policy_check.problems()
+    if found:
+        return Result("fail", f"{len(found)} differences between the deploy policy and the scripts", found)
+    return Result("pass", summary)
+
+
 def check_bitbucket() -> Result:
     return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml")
 
@@ -190,6 +210,8 @@ CHECKS = {
     "cfn-lint": check_cfn_lint,
     "checkov": check_checkov,
     "cross-stack": check_cross_stack,
+    "cfn-role": check_cfn_role,
+    "deploy-policy": check_deploy_policy,
     "bitbucket": check_bitbucket,
     "pipeline-steps": check_pipeline_steps,
     "shellcheck": check_shellcheck,

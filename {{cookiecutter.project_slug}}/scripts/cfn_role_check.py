@@ -1,0 +1,127 @@
+"""The CloudFormation execution role allows what the registry says the stacks' resources need.
+
+    python scripts/validate.py cfn-role
+
+For every resource type in infra/*.yaml (bootstrap.yaml excepted: an admin deploys it with
+their own permissions), the CloudFormation registry's resource schema lists the permissions
+its handlers call (handlers.create|read|update|delete.permissions). cfn-lint ships these
+schemas (cfnlint/data/schemas/providers/<region>.json names each type's file in
+resources/). The role CloudFormationExecutionRole in infra/bootstrap.yaml must grant every
+one of them (scripts/policy_grants.py), except those in EXCEPTIONS. Adding a resource type
+to a stack shows here, at `make validate`, whatever the role still lacks. Every IAM role in
+the stacks must also carry the project's path and permissions boundary (the only roles the
+execution role may create).
+"""
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+from policy_grants import action_matches, granted, inline_statements
+
+import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLE = "CloudFormationExecutionRole"
+HANDLERS = ("create", "read", "update", "delete")
+
+# Handler permissions the role leaves out on purpose: features no resource here uses.
+EXCEPTIONS = {
+    "cognito-idp:*": "Listener: Cognito user-pool authentication; no listener here authenticates users",
+    "firehose:*": "LogGroup: log delivery to Firehose; the log groups here deliver nowhere",
+    "lambda:*": "ScalableTarget: Lambda provisioned concurrency; the only scalable target is the ECS service",
+    "s3tables:*": "S3 Bucket: S3 Tables metadata tables; the access-log bucket has none",
+    "vpc-lattice:*": "VPCEndpoint: VPC Lattice service networks; the endpoints here are AWS services",
+    "vpce:AllowMultiRegion": "VPCEndpoint: endpoints to other regions; the endpoints here serve this region",
+    "s3:REST.PUT.OBJECT": "LogGroup: not an IAM action (an S3 access-log operation name); nothing to grant",
+    "iam:DeleteRolePermissionsBoundary": "IAM Role: removing a role's boundary, which the role denies (no escalation)",
+}
+
+
+def project_region() -> str:
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    return re.search(r'^PROJECT_REGION="([a-z0-9-]+)"', lib, re.MULTILINE).group(1)
+
+
+def schemas_dir() -> Path | None:
+    spec = importlib.util.find_spec("cfnlint")
+    return Path(spec.origin).parent / "data" / "schemas" if spec and spec.origin else None
+
+
+def stack_resource_types() -> dict[str, set[str]]:
+    """Resource type -> the templates that use it."""
+    types: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "infra").glob("*.yaml")):
+        if path.name == "bootstrap.yaml":
+            continue
+        for resource in (cross_stack.load(path).get("Resources") or {}).values():
+            types.setdefault(resource["Type"], set()).add(path.name)
+    return types
+
+
+def required_permissions(schemas: Path, region: str, types: set[str]) -> tuple[dict[str, set[str]], list[str]]:
+    """Permission -> the types whose handlers need it; and the types the registry does not know."""
+    provider = json.loads((schemas / "providers" / f"{region}.json").read_text())
+    needed: dict[str, set[str]] = {}
+    unknown = []
+    for kind in sorted(types):
+        if kind not in provider:
+            unknown.append(kind)
+            continue
+        schema = json.loads((schemas / "resources" / f"{provider[kind]}.json").read_text())
+        for handler in HANDLERS:
+            for permission in schema.get("handlers", {}).get(handler, {}).get("permissions", []):
+                needed.setdefault(permission, set()).add(kind)
+    return needed, unknown
+
+
+# What every role in the stacks must say: the execution role creates and changes roles only
+# under this path and only with this permissions boundary (infra/bootstrap.yaml).
+ROLE_PATH = {"Fn::Sub": "/${Prefix}/"}
+ROLE_BOUNDARY = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Prefix}-boundary"}
+UNBOUNDED = (
+    "needs Path: !Sub /${Prefix}/ and PermissionsBoundary: !Sub "
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Prefix}-boundary (the only roles CloudFormation may create)"
+)
+
+
+def unbounded_roles() -> list[str]:
+    found = []
+    for path in sorted((ROOT / "infra").glob("*.yaml")):
+        if path.name == "bootstrap.yaml":
+            continue
+        for name, resource in (cross_stack.load(path).get("Resources") or {}).items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::IAM::Role" and (
+                properties.get("Path") != ROLE_PATH or properties.get("PermissionsBoundary") != ROLE_BOUNDARY
+            ):
+                found.append(f"{path.name}: role {name} {UNBOUNDED}")
+    return found
+
+
+def exception_for(permission: str) -> str | None:
+    return next((pattern for pattern in EXCEPTIONS if action_matches(pattern, permission)), None)
+
+
+def problems() -> tuple[list[str], str]:
+    schemas = schemas_dir()
+    if schemas is None:
+        return [], "skip"
+    region = project_region()
+    types = stack_resource_types()
+    needed, unknown = required_permissions(schemas, region, set(types))
+    role = cross_stack.load(ROOT / "infra" / "bootstrap.yaml")["Resources"][ROLE]
+    statements = inline_statements(role)
+    found = [f"{kind} (in {', '.join(sorted(types[kind]))}): no registry schema in {region}" for kind in unknown]
+    found += unbounded_roles()
+    excepted = 0
+    for permission, kinds in sorted(needed.items()):
+        if granted(statements, permission):
+            continue
+        if exception_for(permission):
+            excepted += 1
+            continue
+        found.append(f"{ROLE} does not allow {permission} (needed by {', '.join(sorted(kinds))})")
+    summary = f"{len(needed)} handler permissions of {len(types)} resource types; {excepted} excepted ({region})"
+    return found, summary
