@@ -7,9 +7,11 @@ half-made output.
 """
 
 import json
+import os
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 MIN_COOKIECUTTER = (2, 7)
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -34,9 +36,12 @@ def main():
     if errors:
         print("\n" + errors[0], file=sys.stderr)
         sys.exit(1)
-    if "_repo_dir" not in ANSWERS:  # cruft: it always asks (or takes) the questions, so they were checked
+    # The template as cookiecutter was given it, relative to where it ran (hooks run inside the
+    # project). cruft gives none, but it always asks (or takes) the questions: they were checked.
+    template = Path(os.environ.get("PWD", "."), ANSWERS.get("_repo_dir", "")).resolve()
+    if not (template / "hooks" / "answers.py").is_file():
         return
-    sys.path.insert(0, ANSWERS["_repo_dir"])  # hooks cannot import their neighbours otherwise
+    sys.path.insert(0, str(template))  # hooks cannot import their neighbours otherwise
     from hooks.answers import problems, report
 
     errors = problems(ANSWERS)

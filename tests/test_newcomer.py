@@ -30,3 +30,11 @@ def test_a_given_description_is_kept(cookies):
     assert result.exit_code == 0, result.exception
     pyproject = (result.project_path / "pyproject.toml").read_text()
     assert 'description = "Scores the churn risk of a customer."' in pyproject
+
+
+def test_make_bake_as_the_readme_gives_it(tmp_path):
+    """The README's first command: the template given as '.', run from the template's folder."""
+    result = run(["make", "--no-print-directory", "bake", f"OUT={tmp_path}"], TEMPLATE, env={"PWD": str(TEMPLATE)})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "validate: " in result.stdout and " 0 failed, 0 skipped" in result.stdout
+    assert (tmp_path / "property-valuation-api/README.md").is_file()
