@@ -434,6 +434,30 @@ BREAKAGES = {
         '"UseFargateSpot": "yes"',
         "infra/params/dev.json: api.UseFargateSpot is 'yes'",
     ),
+    "load-balancer-deletion-protection": (
+        "load-balancer.yaml",
+        'Value: "false"  # see the CKV_AWS_150 note above',
+        'Value: "true"',
+        "load-balancer.yaml: LoadBalancer has deletion protection, which turns a failed first create into",
+    ),
+    "bucket-deleted-with-its-stack": (
+        "bootstrap.yaml",
+        "DeletionPolicy: RetainExceptOnCreate",
+        "DeletionPolicy: Delete",
+        "bootstrap.yaml: ArtifactBucket: a bucket needs DeletionPolicy Retain or RetainExceptOnCreate",
+    ),
+    "retained-with-a-fixed-name": (
+        "bootstrap.yaml",
+        "DeletionPolicy: RetainExceptOnCreate",
+        "DeletionPolicy: Retain",
+        "bootstrap.yaml: ArtifactBucket is retained on delete but has a fixed BucketName",
+    ),
+    "dev-repository-not-emptied": (
+        "ecr.yaml",
+        "EmptyOnDelete: !If [IsProduction, false, true]",
+        "EmptyOnDelete: !If [IsProduction, false, false]",
+        "ecr.yaml: Repository: EmptyOnDelete must be true in dev",
+    ),
 }
 
 
