@@ -337,6 +337,18 @@ def test_only_dev_repositories_are_emptied_on_delete(combination):
         assert repository["Properties"]["EmptyOnDelete"] == ["IsProduction", False, True]
 
 
+def test_the_cloudwatch_agent_tag_is_a_pinned_version_and_names_its_source(default_project):
+    """A tag the agent's own numbering gives (1.<release>.<patch>b<build>), never "latest"."""
+    pattern = template(default_project, "api.yaml")["Parameters"]["AgentImageTag"]["AllowedPattern"]
+    tags = {env: params(default_project, env)["api"]["AgentImageTag"] for env in ("dev", "prod")}
+    assert len(set(tags.values())) == 1, tags
+    tag = tags["dev"]
+    assert re.fullmatch(r"1\.\d{6}\.\d+b\d+", tag) and re.fullmatch(pattern, tag)
+    assert not re.fullmatch(pattern, "latest") and not re.fullmatch(pattern, "1.300062.0")
+    source = (default_project / "infra" / "api.yaml").read_text()
+    assert f"tag {tag}" in source and "aws-observability/helm-charts" in source  # where the tag was checked
+
+
 def test_the_task_role_may_put_metrics_only_in_the_service_namespace(default_project):
     ecs = template(default_project, "ecs.yaml")
     statements = [
