@@ -488,6 +488,22 @@ def test_cross_stack_check_catches_a_broken_contract(default_project, tmp_path, 
     assert message in result.stdout, result.stdout
 
 
+def test_the_access_log_bucket_must_outlive_a_failed_first_create(combination, tmp_path):
+    """The ALB writes a test object at once: RetainExceptOnCreate would still try to delete a non-empty bucket."""
+    answers, baked = combination
+    if not answers.get("alb_access_logs"):
+        pytest.skip("no access-log bucket in this combination")
+    project = tmp_path / "project"
+    shutil.copytree(baked, project, ignore=shutil.ignore_patterns(".venv", "model"))
+    path = project / "infra" / "load-balancer.yaml"
+    text = path.read_text()
+    assert "    DeletionPolicy: Retain\n" in text
+    path.write_text(text.replace("    DeletionPolicy: Retain\n", "    DeletionPolicy: RetainExceptOnCreate\n", 1))
+    result = run([sys.executable, "scripts/cross_stack.py"], project)
+    assert result.returncode == 1
+    assert "AccessLogBucket receives load balancer logs from its first minute" in result.stdout, result.stdout
+
+
 def test_the_validator_fails_on_a_broken_contract(default_project, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(".venv", "model"))

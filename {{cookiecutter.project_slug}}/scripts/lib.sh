@@ -227,8 +227,8 @@ wait_command() { # STACK STATUS -> the command that returns when STATUS is over
     UPDATE_IN_PROGRESS | UPDATE_COMPLETE_CLEANUP_IN_PROGRESS) waiter="stack-update-complete" ;;
     UPDATE_ROLLBACK_IN_PROGRESS | UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) waiter="stack-rollback-complete" ;;
     IMPORT_IN_PROGRESS) waiter="stack-import-complete" ;;
-    *) # no waiter ends on this status's outcome: watch it
-      echo "watch -n 15 aws cloudformation describe-stacks --stack-name $1 --query Stacks[0].StackStatus"
+    *) # no waiter ends on this status's outcome: read it until it ends in _COMPLETE or _FAILED
+      echo "aws cloudformation describe-stacks --stack-name $1 --query 'Stacks[0].StackStatus' --output text"
       return ;;
   esac
   echo "aws cloudformation wait $waiter --stack-name $1"
