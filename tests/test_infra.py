@@ -337,6 +337,18 @@ def test_only_dev_repositories_are_emptied_on_delete(combination):
         assert repository["Properties"]["EmptyOnDelete"] == ["IsProduction", False, True]
 
 
+def test_the_cloudwatch_agent_tag_is_a_pinned_version_and_names_its_source(default_project):
+    """A tag the agent's own numbering gives (1.<release>.<patch>b<build>), never "latest"."""
+    pattern = template(default_project, "api.yaml")["Parameters"]["AgentImageTag"]["AllowedPattern"]
+    tags = {env: params(default_project, env)["api"]["AgentImageTag"] for env in ("dev", "prod")}
+    assert len(set(tags.values())) == 1, tags
+    tag = tags["dev"]
+    assert re.fullmatch(r"1\.\d{6}\.\d+b\d+", tag) and re.fullmatch(pattern, tag)
+    assert not re.fullmatch(pattern, "latest") and not re.fullmatch(pattern, "1.300062.0")
+    source = (default_project / "infra" / "api.yaml").read_text()
+    assert f"tag {tag}" in source and "aws-observability/helm-charts" in source  # where the tag was checked
+
+
 def test_the_task_role_may_put_metrics_only_in_the_service_namespace(default_project):
     ecs = template(default_project, "ecs.yaml")
     statements = [
@@ -434,6 +446,30 @@ BREAKAGES = {
         '"UseFargateSpot": "yes"',
         "infra/params/dev.json: api.UseFargateSpot is 'yes'",
     ),
+    "load-balancer-deletion-protection": (
+        "load-balancer.yaml",
+        'Value: "false"  # see the CKV_AWS_150 note above',
+        'Value: "true"',
+        "load-balancer.yaml: LoadBalancer has deletion protection, which turns a failed first create into",
+    ),
+    "bucket-deleted-with-its-stack": (
+        "bootstrap.yaml",
+        "DeletionPolicy: RetainExceptOnCreate",
+        "DeletionPolicy: Delete",
+        "bootstrap.yaml: ArtifactBucket: a bucket needs DeletionPolicy Retain or RetainExceptOnCreate",
+    ),
+    "retained-with-a-fixed-name": (
+        "bootstrap.yaml",
+        "DeletionPolicy: RetainExceptOnCreate",
+        "DeletionPolicy: Retain",
+        "bootstrap.yaml: ArtifactBucket is retained on delete but has a fixed BucketName",
+    ),
+    "dev-repository-not-emptied": (
+        "ecr.yaml",
+        "EmptyOnDelete: !If [IsProduction, false, true]",
+        "EmptyOnDelete: !If [IsProduction, false, false]",
+        "ecr.yaml: Repository: EmptyOnDelete must be true in dev",
+    ),
 }
 
 
@@ -450,6 +486,22 @@ def test_cross_stack_check_catches_a_broken_contract(default_project, tmp_path, 
     result = run([sys.executable, "scripts/cross_stack.py"], project)
     assert result.returncode == 1
     assert message in result.stdout, result.stdout
+
+
+def test_the_access_log_bucket_must_outlive_a_failed_first_create(combination, tmp_path):
+    """The ALB writes a test object at once: RetainExceptOnCreate would still try to delete a non-empty bucket."""
+    answers, baked = combination
+    if not answers.get("alb_access_logs"):
+        pytest.skip("no access-log bucket in this combination")
+    project = tmp_path / "project"
+    shutil.copytree(baked, project, ignore=shutil.ignore_patterns(".venv", "model"))
+    path = project / "infra" / "load-balancer.yaml"
+    text = path.read_text()
+    assert "    DeletionPolicy: Retain\n" in text
+    path.write_text(text.replace("    DeletionPolicy: Retain\n", "    DeletionPolicy: RetainExceptOnCreate\n", 1))
+    result = run([sys.executable, "scripts/cross_stack.py"], project)
+    assert result.returncode == 1
+    assert "AccessLogBucket receives load balancer logs from its first minute" in result.stdout, result.stdout
 
 
 def test_the_validator_fails_on_a_broken_contract(default_project, tmp_path):

@@ -50,6 +50,7 @@ def assert_rehearsal_passed(result):
         "API stack resolved the imports",
         "service runs this commit's image",
         "second push updated the service",
+        "running and previous images tagged",
         "circuit breaker with rollback",
         "autoscaling target",
     ):
@@ -63,6 +64,33 @@ def test_rehearsal_of_the_default_project(default_project, tmp_path):
     assert_rehearsal_passed(result)
     assert "AWS_ROLE_ARN       = arn:aws:iam::111111111111:role/property-valuation-api-deploy" in result.stdout
     assert "PASS  emulated  CloudWatch agent copied to ECR" in result.stdout
+
+
+def test_the_failures_rehearsal_recovers_each_step(default_project, tmp_path):
+    """A first deploy through failures: rolled-back create, then its retry; refused image check, then its retry."""
+    project = copy_project(default_project, tmp_path)
+    result = make(project, tmp_path, "rehearse-failures")
+    assert result.returncode == 0, result.output[-4000:]
+    for check in (
+        "failed first create rolled back, step failed",
+        "failed nested stack's own events printed",
+        "retry deleted the rolled-back stack, created anew",
+        "existence check error stops build-push, no push",
+        "stacks complete",
+        "service runs this commit's image",
+    ):
+        assert re.search(rf"PASS  \w+ +{re.escape(check)}", result.stdout), check
+    _, failed, _, _ = map(int, SUMMARY.search(result.stdout).groups())
+    assert failed == 0
+    # The nested stack's own event names the resource and AWS's reason; the root's only the nested stack.
+    assert re.search(
+        r"\n {6}Cluster  CREATE_FAILED  Resource handler returned message: \"Unable to assume", result.stdout
+    )
+    assert "stack property-valuation-api-dev-infra is ROLLBACK_COMPLETE: its first create failed" in result.stdout
+    assert "error: could not tell whether property-valuation-api-dev/api:" in result.stdout
+    for target in ("deploy-infra", "build-push"):
+        assert f"--- {target}: failed, as meant" in result.stdout and f"--- {target}: ok" in result.stdout
+    assert "--- deploy-api: ok" in result.stdout
 
 
 def test_rehearsal_with_access_keys(access_keys_project, tmp_path):

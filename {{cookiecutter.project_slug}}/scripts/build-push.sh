@@ -7,7 +7,8 @@
 #
 #   scripts/build-push.sh dev|prod       (make build-push ENV=dev)
 # IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. A tag already in ECR
-# is not pushed again (tags are immutable).
+# is not pushed again (tags are immutable); any error of that check but "not found" stops
+# the step (image_in_ecr in lib.sh).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -21,10 +22,6 @@ require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
 repository="$(stack_output "$INFRA_STACK" RepositoryName)"
 repository_uri="$(stack_output "$INFRA_STACK" RepositoryUri)"
 registry="${repository_uri%%/*}"
-
-image_in_ecr() { # REPOSITORY TAG
-  aws ecr describe-images --repository-name "$1" --image-ids "imageTag=$2" >/dev/null 2>&1
-}
 
 say "logging in to $registry"
 aws ecr get-login-password | docker login --username AWS --password-stdin "$registry"

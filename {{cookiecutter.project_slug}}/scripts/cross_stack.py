@@ -13,7 +13,12 @@ What no single-template linter sees:
   value (AllowedValues, AllowedPattern), and together with what the deploy scripts pass,
   every required parameter is set;
 - a value both stacks take as a parameter (SHARED_PARAMETERS; never an export, which AWS
-  refuses to change while another stack imports it) is the same in both sections.
+  refuses to change while another stack imports it) is the same in both sections;
+- no resource can turn a failed first create or a dev teardown into ROLLBACK_FAILED or
+  DELETE_FAILED (check_deletion): no load balancer deletion protection, S3 buckets
+  retained (CloudFormation cannot delete one that holds objects), a retained resource
+  without a fixed name (the next create would collide with it), dev repositories emptied
+  on delete.
 Export and import names are compared as written: `!Sub ${Prefix}-${EnvironmentName}-Name`.
 """
 
@@ -193,6 +198,68 @@ def check_parameter_files(templates: dict[str, dict]) -> tuple[list[str], int]:
     return problems, keys
 
 
+# The property that fixes a resource's name: a retained resource that has one blocks the
+# next create of its stack ("already exists").
+NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::ECR::Repository": "RepositoryName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::ECS::Cluster": "ClusterName",
+}
+RETAINED = {"Retain", "RetainExceptOnCreate"}
+
+
+def check_deletion(templates: dict[str, dict]) -> list[str]:
+    problems = []
+    for file, template in templates.items():
+        resources = template.get("Resources", {})
+        logged_to = set()  # buckets a load balancer writes to as soon as it exists
+        for name, resource in resources.items():
+            if resource.get("Type") != "AWS::ElasticLoadBalancingV2::LoadBalancer":
+                continue
+            listed = resource.get("Properties", {}).get("LoadBalancerAttributes", [])
+            attributes = {a.get("Key"): a.get("Value") for a in listed}
+            if attributes.get("deletion_protection.enabled", "false") != "false":
+                problems.append(
+                    f"{file}: {name} has deletion protection, which turns a failed first create into "
+                    "ROLLBACK_FAILED; production's stacks get termination protection instead (scripts/lib.sh)"
+                )
+            bucket = attributes.get("access_logs.s3.bucket")
+            if isinstance(bucket, dict) and "Ref" in bucket:
+                logged_to.add(bucket["Ref"])
+        for name, resource in resources.items():
+            kind, policy = resource.get("Type"), resource.get("DeletionPolicy", "Delete")
+            properties = resource.get("Properties", {})
+            if kind == "AWS::S3::Bucket" and policy not in RETAINED:
+                problems.append(
+                    f"{file}: {name}: a bucket needs DeletionPolicy Retain or RetainExceptOnCreate; "
+                    "CloudFormation cannot delete a bucket that holds objects (DELETE_FAILED)"
+                )
+            if name in logged_to and policy != "Retain":
+                problems.append(
+                    f"{file}: {name} receives load balancer logs from its first minute, so even a failed "
+                    "first create cannot delete it: it needs DeletionPolicy Retain"
+                )
+            if policy == "Retain" and NAME_PROPERTIES.get(kind, "") in properties:
+                problems.append(
+                    f"{file}: {name} is retained on delete but has a fixed {NAME_PROPERTIES[kind]}: the next "
+                    "create of the stack would fail because it already exists"
+                )
+            empty = properties.get("EmptyOnDelete")
+            dev_empties = empty is True or (
+                isinstance(empty, dict) and empty.get("Fn::If", [None, None, None])[0::2] == ["IsProduction", True]
+            )
+            if kind == "AWS::ECR::Repository" and not dev_empties:
+                problems.append(
+                    f"{file}: {name}: EmptyOnDelete must be true in dev (!If [IsProduction, false, true]); "
+                    "a repository that holds images cannot be deleted (DELETE_FAILED)"
+                )
+    return problems
+
+
 def problems() -> tuple[list[str], str]:
     """All problems found, and a one-line summary of what was checked."""
     if not (INFRA / "root.yaml").is_file():
@@ -203,7 +270,7 @@ def problems() -> tuple[list[str], str]:
     file_problems, keys = check_parameter_files(templates)
     nested = sum(r.get("Type") == "AWS::CloudFormation::Stack" for r in templates["root.yaml"]["Resources"].values())
     summary = f"{nested} nested stacks, {imports} imports, {keys} parameter file keys"
-    return found + import_problems + file_problems, summary
+    return found + import_problems + file_problems + check_deletion(templates), summary
 
 
 def main() -> int:

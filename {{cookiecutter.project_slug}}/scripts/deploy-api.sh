@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Deploy the API stack <project>-<env>-api with the image of this commit, then wait until
 # the ECS service is stable. A rollout the circuit breaker rolls back fails this step.
+# Then the images the service runs are tagged "running" (the ones before, "previous"),
+# which the repositories' lifecycle policy never expires.
 #
 #   scripts/deploy-api.sh dev|prod       (make deploy-api ENV=dev)
 # IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop.
@@ -17,7 +19,7 @@ require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' o
 require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
 role="$(stack_output "$BOOTSTRAP_STACK" CloudFormationExecutionRoleArn)"
 repository="$(stack_output "$INFRA_STACK" RepositoryName)"
-aws ecr describe-images --repository-name "$repository" --image-ids "imageTag=$IMAGE_TAG" >/dev/null 2>&1 ||
+image_in_ecr "$repository" "$IMAGE_TAG" ||
   die "image $repository:$IMAGE_TAG is not in ECR: run 'make build-push ENV=$ENV_NAME' first"
 deploy_stack "$API_STACK" "$ROOT/infra/api.yaml" "$role" "${PARAMETERS[@]}"
 
@@ -36,3 +38,9 @@ images="$(aws ecs describe-task-definition --output text --query 'taskDefinition
 grep -q ":$IMAGE_TAG\b" <<<"$images" ||
   die "service $service does not run image tag $IMAGE_TAG after the deploy (it runs: $images); was it rolled back?"
 say "service $service is stable and runs $repository:$IMAGE_TAG"
+mark_running "$repository" "$IMAGE_TAG"
+{%- if cookiecutter.sidecar_image_source == "ecr_copy" %}
+agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
+agent_tag="$(stack_parameter "$API_STACK" AgentImageTag)"
+mark_running "$agent_repository" "$agent_tag"
+{%- endif %}

@@ -27,16 +27,26 @@ checked statically by scripts/rehearse.py instead.
    api DesiredCount in infra/params/dev.json, else 1), so the rollout completes and `aws ecs wait
    services-stable` returns. A service created without DesiredCount starts 1 task, as
    in ECS (moto starts none).
+8. Failed creates: moto raises from ExecuteChangeSet and leaves the stack half made. As
+   CloudFormation does, the call succeeds, each resource that fails (a nested stack too)
+   gets a CREATE_FAILED event with its reason, what was made is deleted, and the stack
+   ends in ROLLBACK_COMPLETE, its nested stacks deleted but their events kept.
+9. Faults, for the rehearsal of failures: EMULATOR_FAULTS is a comma-separated list of
+   resource types (the first create of each fails as AWS fails it on a new account) and
+   API actions (the first call of each is refused, as without permission).
 """
 
+import contextlib
 import ipaddress
 import os
 import re
 import sys
 
 from moto.cloudformation import parsing
-from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.exceptions import JsonRESTError
+from moto.ecr.responses import ECRResponse
 from moto.ecs import models as ecs
 from moto.server import main
 
@@ -57,7 +67,13 @@ def execute_change_set(self, change_set_name, stack_name=None):  # 2
     change_set = self.describe_change_set(change_set_name)
     stack = self.stacks[change_set.stack_id]
     stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
-    _execute_change_set(self, change_set_name, stack_name)
+    try:
+        _execute_change_set(self, change_set_name, stack_name)
+    except Exception as error:
+        if change_set.change_set_type != "CREATE" or not hasattr(error, "failed_resources"):
+            raise
+        roll_back_create(self, stack, error.failed_resources)  # 8
+        return
     stack._parse_template()
     stack.parameters = change_set.parameters
     stack.output_map = stack._create_output_map()
@@ -166,6 +182,88 @@ def create_service(cls, resource_name, cloudformation_json, account_id, region_n
     )
 
 
+# Resource types whose first create fails, and API actions whose first call is refused.
+FAULTS = {fault.strip() for fault in os.environ.get("EMULATOR_FAULTS", "").split(",") if fault.strip()}
+FAULT_MESSAGES = {  # what AWS says; other resource types get a generic message
+    "AWS::ECS::Cluster": 'Resource handler returned message: "Unable to assume the service linked role. '
+    'Please verify that the ECS service linked role exists." (HandlerErrorCode: InvalidRequest)',
+}
+
+
+def take_fault(name: str) -> bool:
+    """True once for each fault named in EMULATOR_FAULTS."""
+    if name in FAULTS:
+        FAULTS.discard(name)
+        return True
+    return False
+
+
+_resource_map_getitem = parsing.ResourceMap.__getitem__
+
+
+def create_resource(self, key):  # 8, 9
+    """Creates a template resource as moto does; records a failure as CloudFormation does."""
+    if key in self._parsed_resources or key not in getattr(self, "_resource_json_map", {}):
+        return _resource_map_getitem(self, key)
+    kind = self._resource_json_map[key].get("Type", "")
+    try:
+        if take_fault(kind):
+            message = FAULT_MESSAGES.get(kind, f"Resource handler returned message: injected failure of {kind}")
+            raise RuntimeError(message)
+        return _resource_map_getitem(self, key)
+    except Exception as error:
+        child = getattr(error, "failed_resources", None)
+        if child and child[0] == self.stack_id:  # a resource this one refers to failed: recorded already
+            raise
+        if kind == "AWS::CloudFormation::Stack" and child:
+            physical = child[0]
+            reason = (
+                f"Embedded stack {physical} was not successfully created: "
+                f"The following resource(s) failed to create: [{', '.join(child[1])}]. "
+            )
+        else:
+            physical, reason = "", getattr(error, "message", None) or str(error)
+        stack = cloudformation_backends[self._account_id][self._region_name].stacks.get(self.stack_id)
+        if stack is not None:
+            stack.events.append(Event(stack.stack_id, stack.name, key, physical, kind, "CREATE_FAILED", reason, None))
+        error.failed_resources = (self.stack_id, [key])
+        raise
+
+
+def roll_back_create(backend, stack, failed):  # 8
+    """A failed first create: delete what was made, nested stacks included; ROLLBACK_COMPLETE."""
+    stack._add_stack_event(
+        "ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to create: [{', '.join(failed[1])}]. "
+        "Rollback requested by user.",
+    )
+    nested = [s for s in list(backend.stacks.values()) if s.name.startswith(stack.name + "-")]
+    for child in sorted(nested, key=lambda s: len(s.name), reverse=True):  # innermost first
+        if child.status == "CREATE_IN_PROGRESS":
+            child._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason="Rollback requested by user.")
+        with contextlib.suppress(Exception):  # what moto cannot delete stays; the rollback goes on, as in AWS
+            backend.delete_stack(child.stack_id)
+    with contextlib.suppress(Exception):
+        stack.resource_map.delete()
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+_ecr_describe_images = ECRResponse.describe_images
+
+
+def describe_images(self):  # 9
+    if take_fault("ecr:DescribeImages"):
+        raise JsonRESTError(
+            "AccessDeniedException",
+            f"User: arn:aws:sts::{self.current_account}:assumed-role/deploy/rehearsal is not authorized to "
+            "perform: ecr:DescribeImages (EMULATOR_FAULTS)",
+        )
+    return _ecr_describe_images(self)
+
+
+ECRResponse.describe_images = describe_images
+parsing.ResourceMap.__getitem__ = create_resource
 Stack.get_cfn_attribute = nested_stack_output
 ecs.Service.create_from_cloudformation_json = classmethod(create_service)
 ecs.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)

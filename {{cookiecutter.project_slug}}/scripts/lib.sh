@@ -101,6 +101,7 @@ load_stack() { # STACK
   done < <(python3 -c 'import json, sys
 stack = json.load(sys.stdin)
 print("status", stack["StackStatus"], sep="\t")
+print("termination_protection", stack.get("EnableTerminationProtection", False), sep="\t")
 for o in stack.get("Outputs", []):
     print("output " + o["OutputKey"], o["OutputValue"], sep="\t")
 for p in stack.get("Parameters", []):
@@ -124,7 +125,7 @@ require_stack() { # STACK "what creates it"
   local status="${STACK_INFO["$1 status"]:-}"
   [ -n "$status" ] || die "stack $1 not found in account $EXPECTED_ACCOUNT: $2"
   case "$status" in
-    *_COMPLETE) ;;
+    CREATE_COMPLETE | UPDATE_COMPLETE | UPDATE_ROLLBACK_COMPLETE | IMPORT_COMPLETE | IMPORT_ROLLBACK_COMPLETE) ;;
     *) die "stack $1 is $status, not ready: $2" ;;
   esac
 }
@@ -152,10 +153,13 @@ stack_parameters() {
 # usage: deploy_stack STACK TEMPLATE ROLE_ARN Key=Value...
 # Deploys through a change set; CloudFormation acts with ROLE_ARN (the bootstrap's
 # execution role; empty: the caller's own permissions). An unchanged stack is success.
-# A failure prints the events that explain it.
+# A stack left by a failed first create is replaced first (prepare_stack). A failure
+# prints the events that explain it, the failed nested stacks' own events included.
+# Production's infra and API stacks get termination protection once deployed.
 deploy_stack() {
   local stack="$1" template="$2" role="$3"
   shift 3
+  prepare_stack "$stack" "$role"
   say "deploying stack $stack"
   if ! aws cloudformation deploy \
     --stack-name "$stack" \
@@ -165,20 +169,176 @@ deploy_stack() {
     --no-fail-on-empty-changeset \
     --tags "Project=$PROJECT" "Environment=$ENV_NAME" \
     --parameter-overrides "$@"; then
-    local events
-    events="$(failed_events "$stack")"
-    echo "$events" >&2
-    if grep -qi "circuit breaker" <<<"$events"; then
-      die "the ECS deployment circuit breaker stopped the rollout of $stack: the new tasks did not become healthy, so the service was rolled back to the previous version; read the task logs (CloudWatch Logs) to see why they failed"
-    fi
-    die "deploy of stack $stack failed (status $(stack_status "$stack")); the error and the events above say why"
+    forget_stack "$stack"
+    explain_failure "$stack"
+  fi
+  forget_stack "$stack"
+  if [ "$ENV_NAME" = prod ] && [ "$stack" != "$BOOTSTRAP_STACK" ]; then
+    protect_stack "$stack"
+  fi
+}
+
+# Make sure `aws cloudformation deploy` can act on STACK, or stop with the exact command
+# that gets it there. REVIEW_IN_PROGRESS (a change set that was never executed) needs
+# nothing: deploy creates the stack from a new change set.
+prepare_stack() { # STACK ROLE_ARN
+  local stack="$1" role="$2" status
+  status="$(stack_status "$stack")"
+  case "$status" in
+    ROLLBACK_COMPLETE) replace_rolled_back_stack "$stack" "$role" ;;
+    "" | REVIEW_IN_PROGRESS | *_COMPLETE) ;;
+    *_IN_PROGRESS)
+      die "stack $stack is $status: another deploy or a rollback is still running. Wait for it, then run this step again:
+  $(wait_command "$stack" "$status")" ;;
+    *)
+      failed_events "$stack" >&2
+      die "stack $stack is $status and cannot be deployed until the resources named above are fixed; then run:
+  $(repair_command "$stack" "$status" "$role")
+and run this step again" ;;
+  esac
+}
+
+# A first create that rolled back (ROLLBACK_COMPLETE) left no resources (the rollback
+# deleted them), and CloudFormation refuses every operation on such a stack but a delete
+# (AWS CloudFormation User Guide, stack status codes). Delete it and let the deploy create
+# it anew. The bootstrap stack belongs to an admin: its command is printed instead.
+replace_rolled_back_stack() { # STACK ROLE_ARN
+  local stack="$1" role="$2"
+  failed_events "$stack" >&2
+  if [ "$stack" = "$BOOTSTRAP_STACK" ]; then
+    die "stack $stack is ROLLBACK_COMPLETE: its first create failed (the events above say why) and it can only be deleted. Fix the cause, then, as the admin:
+  aws cloudformation delete-stack --stack-name $stack && aws cloudformation wait stack-delete-complete --stack-name $stack
+and run this again"
+  fi
+  say "stack $stack is ROLLBACK_COMPLETE: its first create failed (events above) and left no resources; deleting it to create it again"
+  aws cloudformation delete-stack --stack-name "$stack" ${role:+--role-arn "$role"}
+  if ! aws cloudformation wait stack-delete-complete --stack-name "$stack"; then
+    failed_events "$stack" >&2
+    die "could not delete the rolled-back stack $stack; the events above say why"
   fi
   forget_stack "$stack"
 }
 
-failed_events() { # STACK -> the failed events, newest first
-  echo "Failed events of $1 (newest first):"
-  aws cloudformation describe-stack-events --stack-name "$1" --max-items 40 \
-    --query "StackEvents[?contains(ResourceStatus, 'FAILED')].[LogicalResourceId, ResourceStatus, ResourceStatusReason]" \
-    --output text 2>/dev/null || true
+wait_command() { # STACK STATUS -> the command that returns when STATUS is over
+  local waiter
+  case "$2" in
+    CREATE_IN_PROGRESS) waiter="stack-create-complete" ;;
+    DELETE_IN_PROGRESS) waiter="stack-delete-complete" ;;
+    UPDATE_IN_PROGRESS | UPDATE_COMPLETE_CLEANUP_IN_PROGRESS) waiter="stack-update-complete" ;;
+    UPDATE_ROLLBACK_IN_PROGRESS | UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) waiter="stack-rollback-complete" ;;
+    IMPORT_IN_PROGRESS) waiter="stack-import-complete" ;;
+    *) # no waiter ends on this status's outcome: read it until it ends in _COMPLETE or _FAILED
+      echo "aws cloudformation describe-stacks --stack-name $1 --query 'Stacks[0].StackStatus' --output text"
+      return ;;
+  esac
+  echo "aws cloudformation wait $waiter --stack-name $1"
+}
+
+repair_command() { # STACK STATUS ROLE_ARN -> the command that makes the stack deployable
+  local role_arg="${3:+ --role-arn $3}"
+  case "$2" in
+    UPDATE_ROLLBACK_FAILED) echo "aws cloudformation continue-update-rollback --stack-name $1$role_arg" ;;
+    UPDATE_FAILED) echo "aws cloudformation rollback-stack --stack-name $1$role_arg" ;;
+    DELETE_FAILED) echo "aws cloudformation delete-stack --stack-name $1$role_arg  # add --retain-resources <LogicalId> for each resource you removed by hand" ;;
+    *) echo "aws cloudformation delete-stack --stack-name $1$role_arg" ;;
+  esac
+}
+
+explain_failure() { # STACK -- after a failed deploy: print why, and stop
+  local stack="$1" events status
+  events="$(failed_events "$stack")"
+  echo "$events" >&2
+  if grep -qi "circuit breaker" <<<"$events"; then
+    die "the ECS deployment circuit breaker stopped the rollout of $stack: the new tasks did not become healthy, so the service was rolled back to the previous version; read the task logs (CloudWatch Logs) to see why they failed"
+  fi
+  if grep -q "cannot be updated as it is in use by" <<<"$events"; then
+    die "deploy of stack $stack failed: it would change an export that the API stack imports, which AWS refuses, so nothing changed. Follow README.md, 'Changing a value the API stack imports': export the new value under a new name, move the API stack to it, then remove the old export"
+  fi
+  status="$(stack_status "$stack")"
+  if [ "$status" = ROLLBACK_COMPLETE ]; then
+    die "deploy of stack $stack failed: its first create rolled back (the events above say why). Fix the cause and run this step again: it deletes the rolled-back stack and creates it anew"
+  fi
+  die "deploy of stack $stack failed (status ${status:-unknown}); the error and the events above say why"
+}
+
+# The failed events of STACK (a name or an id), newest first, then those of every nested
+# stack that failed in them: its own events name the resource that failed, where the
+# parent says only "Embedded stack ... was not successfully created".
+failed_events() { # STACK [INDENT]
+  local stack="$1" indent="${2:-}" events logical type physical status reason
+  events="$(aws cloudformation describe-stack-events --stack-name "$stack" --max-items 100 --output text \
+    --query "StackEvents[?contains(ResourceStatus, 'FAILED')].[LogicalResourceId, ResourceType, PhysicalResourceId || '-', ResourceStatus, ResourceStatusReason || '-']" \
+    2>/dev/null)" || return 0
+  echo "${indent}Failed events of ${stack##*:stack/} (newest first):"
+  [ -n "$events" ] || return 0
+  while IFS=$'\t' read -r logical type physical status reason; do
+    echo "${indent}  $logical  $status  $reason"
+  done <<<"$events"
+  [ "$indent" != "        " ] || return 0 # two levels of nesting are all this project has
+  while IFS=$'\t' read -r logical type physical status reason; do
+    if [ "$type" = AWS::CloudFormation::Stack ] && [[ "$physical" == arn:* ]] &&
+      [ "$physical" != "$stack" ] && [ "$logical" != "$stack" ]; then
+      failed_events "$physical" "$indent    "
+    fi
+  done < <(sort -u -t$'\t' -k3,3 <<<"$events")
+}
+
+# Production's stacks get termination protection after their first successful deploy, so
+# a delete-stack fails until someone turns it off on purpose (AWS CloudFormation User
+# Guide, "Protect CloudFormation stacks from being deleted"; nested stacks inherit it).
+# It replaces the load balancer's deletion protection, which turned a failed first create
+# into ROLLBACK_FAILED (infra/load-balancer.yaml).
+protect_stack() { # STACK
+  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
+  [ "${STACK_INFO["$1 termination_protection"]:-}" != True ] || return 0
+  say "turning on termination protection for $1"
+  aws cloudformation update-termination-protection --enable-termination-protection --stack-name "$1" >/dev/null
+  forget_stack "$1"
+}
+
+# Whether REPOSITORY holds TAG. Only ImageNotFoundException means "absent": any other
+# error (no permission, throttling, no network) stops the step, so an immutable tag is
+# never pushed twice on a guess.
+image_in_ecr() { # REPOSITORY TAG
+  local output
+  output="$(aws ecr describe-images --repository-name "$1" --image-ids "imageTag=$2" \
+    --query 'imageDetails[0].imageDigest' --output text 2>&1)" && return 0
+  case "$output" in
+    *ImageNotFoundException*) return 1 ;;
+    *) die "could not tell whether $1:$2 is in ECR, so nothing was pushed; aws ecr describe-images said: $output" ;;
+  esac
+}
+
+# After a deploy: the image the service runs carries the tag "running" and the one it ran
+# before "previous". The repositories let only these two tags move (infra/ecr.yaml), and
+# their lifecycle policy never expires an image that carries either.
+mark_running() { # REPOSITORY TAG
+  local repository="$1" running new
+  running="$(image_digest "$repository" running)"
+  new="$(image_digest "$repository" "$2")"
+  [ -n "$new" ] || die "image $repository:$2 is not in ECR, so it cannot be marked as running"
+  [ "$running" != "$new" ] || return 0
+  [ -z "$running" ] || put_tag "$repository" running previous
+  put_tag "$repository" "$2" running
+  say "$repository: $2 is tagged running${running:+; the image it replaced, previous}"
+}
+
+image_digest() { # REPOSITORY TAG -> digest, or nothing if the tag is not there
+  local digest
+  digest="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \
+    --query 'images[0].imageId.imageDigest' --output text)" || die "could not read $1:$2 from ECR"
+  [ "$digest" = None ] || echo "$digest"
+}
+
+put_tag() { # REPOSITORY FROM_TAG TO_TAG -- TO_TAG then names the image FROM_TAG names
+  local manifest media output
+  manifest="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \
+    --query 'images[0].imageManifest' --output text)" || die "could not read $1:$2 from ECR"
+  media="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \
+    --query 'images[0].imageManifestMediaType' --output text)" || die "could not read $1:$2 from ECR"
+  [ "$media" != None ] || media=""
+  output="$(aws ecr put-image --repository-name "$1" --image-tag "$3" --image-manifest "$manifest" \
+    ${media:+--image-manifest-media-type "$media"} 2>&1)" && return 0
+  [[ "$output" == *ImageAlreadyExistsException* ]] ||
+    die "could not tag $1:$2 as $3 (the lifecycle policy protects only tagged images): $output"
 }

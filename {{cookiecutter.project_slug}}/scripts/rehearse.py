@@ -10,12 +10,20 @@ targets the pipeline runs for dev, with the environment Bitbucket gives them, wi
     as the pipeline, commit A: make deploy-infra / build-push / deploy-api ENV=dev
     as the pipeline, commit B: the same again (a new push to dev updates the service)
 
+    python scripts/rehearse.py --failures
+
+rehearses what goes wrong on a first deploy instead: the ECS cluster cannot be created
+(deploy-infra fails, the stack rolls back, the nested stack's own events say why), the
+retry deletes the rolled-back stack and creates it anew; ECR refuses the image existence
+check (build-push stops and pushes nothing), the retry pushes; then deploy-api.
+
 Then it checks what exists. "emulated" checks read the emulator's state; "static" checks
 read the templates for what the emulator cannot show (Fargate settings, alarms, scaling).
 Exit status 1 if a step or a check failed. The emulator is stopped in every case; set
 REHEARSE_EMULATOR_LOG=<file> to keep its log.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -44,8 +52,10 @@ BOOTSTRAP_STACK, INFRA_STACK, API_STACK = f"{PROJECT}-bootstrap", f"{PROJECT}-{E
 
 # The docker stand-in: records each call as a JSON line; a push registers the image in the
 # emulator's ECR (as a real push would), so the deploy finds the image it deploys.
+# Faults the --failures rehearsal asks the emulator for (scripts/emulator.py, 9).
+FAULTS = "AWS::ECS::Cluster,ecr:DescribeImages"
 DOCKER_STANDIN = """#!PYTHON
-import json, os, sys
+import hashlib, json, os, sys
 from pathlib import Path
 import boto3
 args = sys.argv[1:]
@@ -56,8 +66,11 @@ if args[:1] == ["build"]:
     record["model_trained"] = (Path(args[-1]) / "model/artifacts/model.onnx").is_file()
 if args[:1] == ["push"]:
     name, tag = args[1].split("/", 1)[1].rsplit(":", 1)
+    layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()  # one image per tag, as a build gives
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"digest": "sha256:" + "0" * 64}, "layers": []}
+                "config": {"digest": "sha256:" + "0" * 64},
+                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1,
+                            "digest": layer}]}
     boto3.client("ecr").put_image(repositoryName=name, imageTag=tag, imageManifest=json.dumps(manifest))
 with open(os.environ["DOCKER_STANDIN_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
@@ -85,11 +98,11 @@ def free_port() -> int:
 class Emulator:
     """moto server on 127.0.0.1, started for the rehearsal and always stopped after it."""
 
-    def __init__(self, account: str):
+    def __init__(self, account: str, faults: str = ""):
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"  # localhost: moto reads S3 bucket names from the host
         running = json.loads((ROOT / f"infra/params/{ENV}.json").read_text())["api"].get("DesiredCount", 1)
-        env = {**os.environ, "MOTO_ACCOUNT_ID": account}
+        env = {**os.environ, "MOTO_ACCOUNT_ID": account, "EMULATOR_FAULTS": faults}
         log = os.environ.get("REHEARSE_EMULATOR_LOG")
         self.log = open(log, "w+b") if log else tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         self.process = subprocess.Popen(
@@ -154,6 +167,17 @@ class Rehearsal:
             raise StepFailed(f"step {target} failed (exit {result.returncode})")
         print(f"--- {target}: ok in {time.perf_counter() - started:.1f} s", flush=True)
 
+    def run_failing(self, target: str, env: dict[str, str]) -> str:
+        """A step that is meant to fail: its output (printed too), or StepFailed if it succeeded."""
+        print(f"\n--- make {target} ENV={ENV} (meant to fail)", flush=True)
+        command = ["make", "--no-print-directory", target, f"ENV={ENV}"]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        print(result.stdout + result.stderr, end="", flush=True)
+        if result.returncode == 0:
+            raise StepFailed(f"step {target} succeeded although it was meant to fail")
+        print(f"--- {target}: failed, as meant (exit {result.returncode})", flush=True)
+        return result.stdout + result.stderr
+
     def bootstrap(self) -> None:
         env = dict(self.admin_env)
         if OIDC:
@@ -184,6 +208,47 @@ class Rehearsal:
         env = self.pipeline_env(commit, build)
         for target in ("deploy-infra", "build-push", "deploy-api"):
             self.run(target, env)
+
+    def deploy_through_failures(self, commit: str) -> list[Check]:
+        """The first push with the emulator's faults: each failing step, then its retry."""
+        env = self.pipeline_env(commit, build=1)
+        infra_failed = self.run_failing("deploy-infra", env)
+        rolled_back = self.client("cloudformation").describe_stacks(StackName=INFRA_STACK)["Stacks"][0]
+        self.run("deploy-infra", env)
+        recreated = self.client("cloudformation").describe_stacks(StackName=INFRA_STACK)["Stacks"][0]
+        pushes_before = len(self.docker_calls())
+        push_failed = self.run_failing("build-push", env)
+        pushed_anyway = [c["args"][:1] for c in self.docker_calls()[pushes_before:] if c["args"][:1] != ["login"]]
+        self.run("build-push", env)
+        self.run("deploy-api", env)
+        return [
+            Check(
+                "emulated",
+                "failed first create rolled back, step failed",
+                rolled_back["StackStatus"] == "ROLLBACK_COMPLETE" and "its first create rolled back" in infra_failed,
+                rolled_back["StackStatus"],
+            ),
+            Check(
+                "emulated",
+                "failed nested stack's own events printed",
+                "Unable to assume the service linked role" in infra_failed and "Embedded stack" in infra_failed,
+                "EcsStack: Cluster CREATE_FAILED",
+            ),
+            Check(
+                "emulated",
+                "retry deleted the rolled-back stack, created anew",
+                recreated["StackStatus"] == "CREATE_COMPLETE" and recreated["StackId"] != rolled_back["StackId"],
+                f"{rolled_back['StackId'].rsplit('/', 1)[-1][:8]} -> {recreated['StackId'].rsplit('/', 1)[-1][:8]}",
+            ),
+            Check(
+                "emulated",
+                "existence check error stops build-push, no push",
+                "could not tell whether" in push_failed
+                and "AccessDeniedException" in push_failed
+                and not pushed_anyway,
+                f"docker calls after the error: {pushed_anyway or 'none'}",
+            ),
+        ]
 
     # What exists afterwards.
     def outputs(self, stack: str) -> dict[str, str]:
@@ -264,10 +329,26 @@ class Rehearsal:
             )
         return checks
 
-    def check_second_deploy(self, first: tuple[str, str, list[str]], commit: str) -> list[Check]:
+    def image_tags(self) -> dict[str, set[str]]:
+        """Tags of each image in the API repository, by digest."""
+        repository = self.outputs(INFRA_STACK)["RepositoryName"]
+        found: dict[str, set[str]] = {}
+        for image in self.client("ecr").list_images(repositoryName=repository)["imageIds"]:
+            found.setdefault(image["imageDigest"], set()).add(image.get("imageTag"))
+        return found
+
+    def check_second_deploy(self, first: tuple[str, str, list[str]], commit: str, first_commit: str) -> list[Check]:
         _, task_definition, images = self.service_image()
         builds = [c for c in self.docker_calls() if c["args"][:1] == ["build"]]
+        tagged = {tag: tags for tags in self.image_tags().values() for tag in tags}
         return [
+            Check(
+                "emulated",
+                "running and previous images tagged",
+                {"running", commit} <= tagged.get(commit, set())
+                and {"previous", first_commit} <= tagged.get(first_commit, set()),
+                f"running: {sorted(tagged.get('running', []))}; previous: {sorted(tagged.get('previous', []))}",
+            ),
             Check(
                 "emulated",
                 "second push updated the service",
@@ -374,21 +455,29 @@ def main() -> int:
     if shutil.which("make") is None:
         print("rehearse: error: make is not installed", file=sys.stderr)
         return 1
+    parser = argparse.ArgumentParser(description="Rehearse the dev deploy against a local AWS emulator.")
+    parser.add_argument("--failures", action="store_true", help="rehearse a failing first deploy and its retries")
+    failures = parser.parse_args().failures
     first, second = commit_ids()
     started = time.perf_counter()
     checks = static_checks()
-    with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, Emulator(DEV_ACCOUNT) as emulator:
+    faults = FAULTS if failures else ""
+    with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, Emulator(DEV_ACCOUNT, faults) as emulator:
         print(f"rehearse: AWS emulator on {emulator.url} (account {DEV_ACCOUNT}, {REGION}); docker is a stand-in")
         rehearsal = Rehearsal(emulator, Path(workdir))
         try:
             rehearsal.bootstrap()
-            print(f"\nrehearse: first push to {ENV}, commit {first}")
-            rehearsal.deploy(first, build=1)
+            print(f"\nrehearse: first push to {ENV}, commit {first}{', through failures' if failures else ''}")
+            if failures:
+                checks += rehearsal.deploy_through_failures(first)
+            else:
+                rehearsal.deploy(first, build=1)
             checks += rehearsal.check_first_deploy(first)
-            before = rehearsal.service_image()
-            print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
-            rehearsal.deploy(second, build=2)
-            checks += rehearsal.check_second_deploy(before, second)
+            if not failures:
+                before = rehearsal.service_image()
+                print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
+                rehearsal.deploy(second, build=2)
+                checks += rehearsal.check_second_deploy(before, second, first)
         except StepFailed as failure:
             print(f"\nrehearse: {failure}; the output above says why", file=sys.stderr)
             return 1
