@@ -54,10 +54,7 @@ DOCKER_PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 PUBLIC_REGISTRIES = ("public.ecr.aws/",)  # anonymous pulls: no permission of ours
 
 # Granted although no script calls it yet, and why.
-UNUSED_GRANTS = {
-    "cloudformation:DeleteStack": "deleting an infra or API stack left in ROLLBACK_COMPLETE (recovery, scripts/lib.sh)",
-    "cloudformation:UpdateTerminationProtection": "protecting the production stacks (recovery, scripts/lib.sh)",
-}
+UNUSED_GRANTS: dict[str, str] = {}
 
 AWS_CALL = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?")
 MESSAGE = re.compile(r"""\b(?:die|say|echo|require_[a-z_]+)(?:\s+[A-Z_]+)?(?:\s+"(?:[^"\\$]|\\.|\$(?!\())*")+""")
