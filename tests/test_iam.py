@@ -170,8 +170,8 @@ BREAKAGES = {
     ),
     "a-grant-ahead-of-use-is-used": (
         "scripts/deploy_policy_check.py",
-        "UNUSED_GRANTS = {\n",
-        'UNUSED_GRANTS = {\n    "ecr:DescribeImages": "granted ahead of use",\n',
+        "UNUSED_GRANTS: dict[str, str] = {}\n",
+        'UNUSED_GRANTS: dict[str, str] = {"ecr:DescribeImages": "granted ahead of use"}\n',
         "deploy-policy",
         "ecr:DescribeImages is called now (",  # and by which scripts, then: remove it from UNUSED_GRANTS
     ),
