@@ -28,6 +28,7 @@ def configure_logging(level: str) -> None:
         )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # Python's warnings too, as JSON lines instead of plain text on stderr
     # uvicorn installs its own handlers; send its records through ours instead.
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()

@@ -1,4 +1,11 @@
 """The ASGI application: `uvicorn {{ cookiecutter.package_name }}.main:app`."""
+# ruff: noqa: E402 (logging is configured before the other modules are imported)
+
+from .logs import configure_logging
+from .settings import settings
+
+# First, so that every line is JSON: metrics.py, for one, may warn as it is imported.
+configure_logging(settings.log_level)
 
 import gc
 import logging
@@ -13,11 +20,8 @@ from fastapi_standalone_docs import StandaloneDocs
 from . import model
 from .api import router
 from .docs import describe
-from .logs import configure_logging
 from .middleware import RequestContext
-from .settings import settings
 
-configure_logging(settings.log_level)
 log = logging.getLogger(__name__)
 
 
