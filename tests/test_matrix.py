@@ -100,6 +100,7 @@ BASE_FILES = {
     "tests/test_batching.py",
     "tests/test_docs.py",
     "tests/test_docs_browser.py",
+    "tests/test_limits.py",
     "tests/test_metrics.py",
     "tests/test_model.py",
     "tests/test_observability.py",

@@ -121,14 +121,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limits.get(scope["path"], self.default)
-        too_large = JSONResponse(
-            {"detail": f"The request body is larger than this route's limit of {limit} bytes.", "limit_bytes": limit},
-            status_code=413,
-            headers={"connection": "close"},
-        )
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
-            await too_large(scope, receive, send)
+            await too_large(limit)(scope, receive, send)
             return
         received = 0
         refused = False
@@ -142,7 +137,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = True
-                    await too_large(scope, receive, send)
+                    await too_large(limit)(scope, receive, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -151,3 +146,11 @@ class BodyLimit:
                 await send(message)
 
         await self.app(scope, receive_within_limit, send_unless_refused)
+
+
+def too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"The request body is larger than this route's limit of {limit} bytes.", "limit_bytes": limit},
+        status_code=413,
+        headers={"connection": "close"},  # uvicorn closes the connection once this is sent
+    )
