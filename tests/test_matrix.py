@@ -111,6 +111,7 @@ PACKAGE_FILES = {
     "api.py",
     "batching.py",
     "docs.py",
+    "logging.json",
     "logs.py",
     "main.py",
     "metrics.py",

@@ -168,8 +168,9 @@ def test_422_answers_stay_small_and_name_the_fields(lenient_server, path, body, 
 
 def test_a_flood_past_the_in_flight_bound_gets_fast_503s_and_the_service_stays_healthy(artifact):
     body = json.dumps(EXAMPLE).encode()
-    # LOG_LEVEL=WARNING: no access line per 503, which would fill the pipe the test does not read.
-    with serving(artifact, MAX_IN_FLIGHT="4", LOG_LEVEL="WARNING") as (proc, url):
+    # One worker, whatever the Dockerfile runs: the bound is per worker. LOG_LEVEL=WARNING: no
+    # access line per 503, which would fill the pipe the test does not read.
+    with serving(artifact, workers=1, MAX_IN_FLIGHT="4", LOG_LEVEL="WARNING") as (proc, url):
         address = urlsplit(url)
         [worker] = worker_pids(proc.pid)
         Path(f"/proc/{worker}/clear_refs").write_text("5")

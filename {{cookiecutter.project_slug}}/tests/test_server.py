@@ -36,10 +36,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(model_path: Path, port: int, **settings: str) -> subprocess.Popen:
-    """The Dockerfile's command on 127.0.0.1:`port`, with `settings` as extra environment variables."""
+def start(model_path: Path, port: int, workers: int | None = None, **settings: str) -> subprocess.Popen:
+    """The Dockerfile's command on 127.0.0.1:`port` (with another number of `workers` if given),
+    with `settings` as extra environment variables."""
     command, env = dockerfile_command()
     command[command.index("--port") + 1] = str(port)
+    if workers:
+        command[command.index("--workers") + 1] = str(workers)
     command[command.index("--host") + 1] = "127.0.0.1"
     env |= {
         "MODEL_PATH": str(model_path),
@@ -53,10 +56,10 @@ def start(model_path: Path, port: int, **settings: str) -> subprocess.Popen:
 
 
 @contextmanager
-def serving(model_path: Path, **settings: str) -> Iterator[tuple[subprocess.Popen, str]]:
+def serving(model_path: Path, workers: int | None = None, **settings: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """The Dockerfile's command, once it answers /health-check: the process and its URL."""
     port = free_port()
-    proc = start(model_path, port, **settings)
+    proc = start(model_path, port, workers, **settings)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and proc.poll() is None:
