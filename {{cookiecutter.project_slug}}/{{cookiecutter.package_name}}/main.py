@@ -71,8 +71,9 @@ excerpt.maxstring = excerpt.maxother = MAX_INPUT_CHARS
 
 def short(value: Any) -> Any:
     """A bad value as a 422 shows it: strings and containers cut to an excerpt, non-finite numbers as text."""
-    if isinstance(value, str):
-        return value if len(value) <= MAX_INPUT_CHARS else value[:MAX_INPUT_CHARS] + "..."
+    if isinstance(value, str):  # lone surrogates (valid JSON escapes, not UTF-8) become "?"
+        cut = value if len(value) <= MAX_INPUT_CHARS else value[:MAX_INPUT_CHARS] + "..."
+        return cut.encode("utf-8", "replace").decode()
     if isinstance(value, float) and value - value != 0:  # NaN and Infinity are not JSON
         return str(value)
     if not value or isinstance(value, bool | int | float):  # None, numbers, empty containers
@@ -97,4 +98,8 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
     body: dict[str, Any] = {"detail": jsonable_encoder(detail)}
     if len(errors) > MAX_ERRORS:
         body["more_errors"] = len(errors) - MAX_ERRORS
-    return JSONResponse(body, status_code=422)
+    try:
+        return JSONResponse(body, status_code=422)
+    except ValueError:  # a `ctx` JSON cannot carry: name the fields without it
+        body["detail"] = [{k: v for k, v in e.items() if k != "ctx"} for e in body["detail"]]
+        return JSONResponse(body, status_code=422)
