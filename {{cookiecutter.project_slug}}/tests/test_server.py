@@ -72,8 +72,12 @@ def serving(model_path: Path, workers: int | None = None, **settings: str) -> It
         yield proc, url
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()  # SIGTERM: with several workers, uvicorn stops them too (SIGKILL would orphan them)
+            try:
+                proc.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture
