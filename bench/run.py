@@ -205,6 +205,8 @@ def main() -> None:
         shutil.copy(BENCH / "baseline_app.py", workdir / "baseline_app.py")
         base_command = [*command]
         base_command[1] = "baseline_app:app"
+        if "--log-config" in base_command:  # the service's JSON logging imports its package; the baseline has none
+            del base_command[base_command.index("--log-config") : base_command.index("--log-config") + 2]
         service = Server("service", command, env, project, workdir / "service.log")
         baseline = Server("baseline", base_command, env, workdir, workdir / "baseline.log")
         for server in (service, baseline):

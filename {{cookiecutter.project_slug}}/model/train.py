@@ -5,8 +5,9 @@
 Fits a scikit-learn estimator, exports it to ONNX (skl2onnx) and checks that ONNX Runtime,
 which the service uses, gives the same valuations on the holdout set; the holdout metrics
 are the served model's. Writes the .onnx file and, beside it, a JSON file with the version,
-features, holdout metrics and library versions. The service refuses an artifact whose
-features do not match its own, or whose two files come from different runs.
+features, holdout metrics, library versions and the .onnx file's size and SHA-256. The service
+refuses an artifact whose features do not match its own, whose two files come from different
+runs, or whose .onnx file is not byte for byte the one training wrote.
 """
 
 import argparse
@@ -29,6 +30,7 @@ from {{ cookiecutter.package_name }}.model import (
     FEATURES,
     ModelLoadError,
     Property,
+    fingerprint,
     metadata_path,
     open_session,
     to_matrix,
@@ -100,6 +102,7 @@ def train(output: Path, rows: int = 20_000, version: str | None = None) -> dict:
             "r2": round(float(r2_score(y_test, served)), 4),
         },
         "onnx_check": {"holdout_rows": len(y_test), "max_relative_difference": float(f"{drift:.2g}")},
+        "files": {output.name: fingerprint(new_model)},  # checked at every start
         "libraries": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from {{ cookiecutter.package_name }}.settings import settings
@@ -96,6 +98,15 @@ def test_missing_field_is_named(client):
 def test_malformed_bodies_are_client_errors_not_500(client, content):
     response = client.post("/valuation", content=content, headers={"content-type": "application/json"})
     assert response.status_code in (400, 422)  # 400 only for bytes that are not text
+
+
+@pytest.mark.parametrize("field", ["energy_rating", "swimming_pool"])
+def test_a_lone_surrogate_is_a_422_naming_the_field(client, field):
+    """JSON can escape a lone surrogate; UTF-8 cannot carry it: the 422 must not echo it as it is."""
+    content = json.dumps({**EXAMPLE, field: "\udda2 x"}).encode()
+    response = client.post("/valuation", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
 
 
 def test_nan_area_is_refused(client):

@@ -1,9 +1,21 @@
 """The documentation the service serves: its own assets, its description, examples that work."""
 
 import re
+from pathlib import Path
 
 from {{ cookiecutter.package_name }}.model import Property
 from {{ cookiecutter.package_name }}.schemas import BatchRequest
+from {{ cookiecutter.package_name }}.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_setting_is_in_the_readme_and_the_env_example():
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    for name in (name.upper() for name in Settings.model_fields):
+        assert f"| `{name}`" in readme or f", `{name}` |" in readme, f"{name} is not in README.md's configuration table"
+        assert f"\n{name}=" in example, f"{name} is not in .env.example"
 
 
 def test_docs_pages_load_their_assets_from_the_service_not_a_cdn(client):

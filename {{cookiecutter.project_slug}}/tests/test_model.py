@@ -1,9 +1,13 @@
+import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 import skl2onnx
 from fastapi.testclient import TestClient
@@ -14,9 +18,16 @@ from {{ cookiecutter.package_name }} import model
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.settings import settings
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, changed_copy
 from model import train as training
+from model.sample_data import generate
 from model.train import export_onnx, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_training_writes_a_loadable_artifact_with_metadata(artifact):
@@ -24,6 +35,7 @@ def test_training_writes_a_loadable_artifact_with_metadata(artifact):
     meta = json.loads(model.metadata_path(artifact).read_text())
     assert meta["features"] == model.FEATURES
     assert meta["version"] == "test-1"
+    assert meta["files"] == {"model.onnx": {"bytes": artifact.stat().st_size, "sha256": sha256_of(artifact)}}
     assert meta["metrics"]["mape"] < 0.15, meta["metrics"]
     assert meta["metrics"]["r2"] > 0.8, meta["metrics"]
     assert loaded.version == "test-1"
@@ -42,10 +54,14 @@ def test_predictions_follow_the_market(artifact):
 
 @pytest.fixture
 def copy_of(artifact, tmp_path):
+    """A copy of the artifact, or other model bytes with metadata that records their SHA-256 (so
+    that the checks after the hash see them), or the artifact with other metadata."""
+
     def copy(model_bytes=None, meta=None):
         target = tmp_path / "model.onnx"
         target.write_bytes(model_bytes if model_bytes is not None else artifact.read_bytes())
         metadata = json.loads(model.metadata_path(artifact).read_text())
+        metadata["files"] = {target.name: model.fingerprint(target)}
         model.metadata_path(target).write_text(meta if meta is not None else json.dumps(metadata))
         return target, metadata
 
@@ -61,6 +77,52 @@ def test_corrupt_artifact_says_what_to_run(copy_of):
     path, _ = copy_of(model_bytes=b"definitely not a model")
     with pytest.raises(model.ModelLoadError, match=r"could not be read as ONNX.*make train"):
         model.load(path)
+
+
+@pytest.mark.parametrize("change", ["tree value", "truncated"])
+def test_a_changed_model_file_is_refused(artifact, tmp_path, change):
+    changed = changed_copy(artifact, tmp_path, change)
+    with pytest.raises(model.ModelLoadError, match=r"model\.onnx is not the file training wrote.*make train"):
+        model.load(changed)
+
+
+def test_an_edited_tree_would_load_and_serve_other_values_without_the_hash(artifact, tmp_path):
+    """Why the SHA-256: ONNX Runtime loads the edited model, and it values properties differently."""
+    rows = model.to_matrix([model.Property(**record) for record in generate(500)[0]])
+    original, edited = (
+        onnxruntime.InferenceSession(path).run(None, {"features": rows})[0]
+        for path in (str(artifact), str(changed_copy(artifact, tmp_path, "tree value")))
+    )
+    assert (original != edited).any()
+
+
+def test_metadata_without_the_hash_is_refused(copy_of):
+    path, meta = copy_of()
+    del meta["files"]
+    model.metadata_path(path).write_text(json.dumps(meta))
+    with pytest.raises(model.ModelLoadError, match=r"model\.json records no SHA-256 for model\.onnx.*make train"):
+        model.load(path)
+
+
+def dockerfile_verify_command() -> list[str]:
+    """The Dockerfile's RUN line that checks the artifact, as a command (the image's MODEL_PATH as an argument)."""
+    [line] = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if "--verify" in line]
+    assert line.startswith("RUN ")
+    return shlex.split(line.removeprefix("RUN "))
+
+
+@pytest.mark.parametrize("change", [None, "tree value", "truncated"])
+def test_the_image_build_verifies_the_artifact(artifact, tmp_path, change):
+    path = changed_copy(artifact, tmp_path, change) if change else artifact
+    replace = {"python": sys.executable, "$MODEL_PATH": str(path)}  # the image's python and ENV
+    command = [replace.get(part, part) for part in dockerfile_verify_command()]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if change:
+        assert result.returncode == 1
+        assert "is not the file training wrote" in result.stderr and "make train" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().endswith("verified")
 
 
 def test_unreadable_metadata_says_what_to_run(copy_of):

@@ -18,7 +18,8 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+def json_handler() -> logging.Handler:
+    """Every log line: one JSON object on stdout, with the id of the request being served."""
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
@@ -27,7 +28,14 @@ def configure_logging(level: str) -> None:
             rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
         )
     )
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    return handler
+
+
+def configure_logging(level: str) -> None:
+    """Each worker's logging (main.py). uvicorn's own process, which starts the workers, logs
+    through json_handler too: the Dockerfile passes it logging.json."""
+    logging.basicConfig(level=level, handlers=[json_handler()], force=True)
+    logging.captureWarnings(True)  # Python's warnings too, as JSON lines instead of plain text on stderr
     # uvicorn installs its own handlers; send its records through ours instead.
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()

@@ -1,8 +1,17 @@
 """The ASGI application: `uvicorn {{ cookiecutter.package_name }}.main:app`."""
+# ruff: noqa: E402 (logging is configured before the other modules are imported)
+
+from .logs import configure_logging
+from .settings import settings
+
+# First, so that every line is JSON: metrics.py, for one, may warn as it is imported.
+configure_logging(settings.log_level)
 
 import gc
 import logging
+import reprlib
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -13,11 +22,8 @@ from fastapi_standalone_docs import StandaloneDocs
 from . import model
 from .api import router
 from .docs import describe
-from .logs import configure_logging
-from .middleware import RequestContext
-from .settings import settings
+from .middleware import BodyLimit, InFlightLimit, RequestContext
 
-configure_logging(settings.log_level)
 log = logging.getLogger(__name__)
 
 
@@ -52,14 +58,48 @@ app = FastAPI(
 # (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
 StandaloneDocs(app)
 app.include_router(router)
-app.add_middleware(RequestContext)
+app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/valuation/batch": settings.batch_body_bytes})
+app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
+app.add_middleware(RequestContext)  # outermost: it counts and logs the 503s of InFlightLimit too
+
+
+MAX_ERRORS = 20  # a 422 lists at most this many errors, then counts the rest
+MAX_INPUT_CHARS = 100  # and shows at most this much of each bad value
+excerpt = reprlib.Repr()  # containers cut to a few items, long texts to MAX_INPUT_CHARS
+excerpt.maxstring = excerpt.maxother = MAX_INPUT_CHARS
+
+
+def short(value: Any) -> Any:
+    """A bad value as a 422 shows it: strings and containers cut to an excerpt, non-finite numbers as text."""
+    if isinstance(value, str):  # lone surrogates (valid JSON escapes, not UTF-8) become "?"
+        cut = value if len(value) <= MAX_INPUT_CHARS else value[:MAX_INPUT_CHARS] + "..."
+        return cut.encode("utf-8", "replace").decode()
+    if isinstance(value, float) and value - value != 0:  # NaN and Infinity are not JSON
+        return str(value)
+    if not value or isinstance(value, bool | int | float):  # None, numbers, empty containers
+        return value
+    return short(excerpt.repr(value))
 
 
 @app.exception_handler(RequestValidationError)
 async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-    """422 naming each bad field, as FastAPI does, but never a 500 for a body JSON cannot echo."""
-    detail = jsonable_encoder(error.errors())
+    """422 naming each bad field and what it allows (`loc`, `msg`, `ctx`), as FastAPI does, but of
+    bounded size whatever the body: at most MAX_ERRORS errors, an excerpt of each bad value, and
+    no echo of the whole object for a missing field."""
+    errors = error.errors()
+    detail = []
+    for e in errors[:MAX_ERRORS]:
+        shown = {"type": e["type"], "loc": [short(part) for part in e["loc"]], "msg": e["msg"]}
+        if e["type"] != "missing":  # its input is the whole object the field is missing from
+            shown["input"] = short(e.get("input"))
+        if "ctx" in e:  # what the field allows, from the model's schema
+            shown["ctx"] = e["ctx"]
+        detail.append(shown)
+    body: dict[str, Any] = {"detail": jsonable_encoder(detail)}
+    if len(errors) > MAX_ERRORS:
+        body["more_errors"] = len(errors) - MAX_ERRORS
     try:
-        return JSONResponse({"detail": detail}, status_code=422)
-    except ValueError:  # NaN or Infinity in the echoed input
-        return JSONResponse({"detail": [{k: v for k, v in e.items() if k != "input"} for e in detail]}, 422)
+        return JSONResponse(body, status_code=422)
+    except ValueError:  # a `ctx` JSON cannot carry: name the fields without it
+        body["detail"] = [{k: v for k, v in e.items() if k != "ctx"} for e in body["detail"]]
+        return JSONResponse(body, status_code=422)

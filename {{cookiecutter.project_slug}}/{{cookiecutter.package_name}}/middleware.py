@@ -1,4 +1,6 @@
-"""One place that sees every HTTP request: request id, request metrics, access log line.
+"""One place that sees every HTTP request: request id, request metrics, access log line
+(RequestContext); and the bounds that keep a worker alive whatever it is sent: requests in
+flight (InFlightLimit) and body size (BodyLimit).
 
 Metrics count every request and time every valuation. The access log, by default, has a line only for
 requests that failed (status 400 and up) or took `SLOW_REQUEST_MS` or longer: a line per
@@ -11,6 +13,7 @@ import re
 import time
 import uuid
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
@@ -69,4 +72,85 @@ def log_request(scope: Scope, route: str, status: int, duration_ms: float) -> No
             "duration_ms": round(duration_ms, 2),
             "model_version": model.version if model else None,
         },
+    )
+
+
+class InFlightLimit:
+    """Past `MAX_IN_FLIGHT` requests in flight in this worker, answer 503 with Retry-After at once,
+    before reading the body, instead of queueing without end: callers and the load balancer get a
+    clear signal, and a flood cannot grow the worker's memory. GET /health-check is never counted
+    nor refused: a busy task is healthy, and failing its health check would only move its load
+    onto the other tasks."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/health-check":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= settings.max_in_flight:
+            busy = JSONResponse(
+                {"detail": f"The service is at its limit of {settings.max_in_flight} requests in flight; retry."},
+                status_code=503,
+                headers={"retry-after": "1"},
+            )
+            await busy(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+class BodyLimit:
+    """413, naming the limit, for a body over its route's limit (`limits` by path, else `default`):
+    checked against Content-Length before anything is read, and counted as the body streams in (a
+    chunked body has no Content-Length). The answer closes the connection, so the rest of the body
+    is never read nor buffered; the route then sees the client gone."""
+
+    def __init__(self, app: ASGIApp, default: int, limits: dict[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get(scope["path"], self.default)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await too_large(limit)(scope, receive, send)
+            return
+        received = 0
+        refused = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    await too_large(limit)(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:  # the route's own answer to the "disconnect" goes nowhere
+                await send(message)
+
+        await self.app(scope, receive_within_limit, send_unless_refused)
+
+
+def too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"The request body is larger than this route's limit of {limit} bytes.", "limit_bytes": limit},
+        status_code=413,
+        headers={"connection": "close"},  # uvicorn closes the connection once this is sent
     )

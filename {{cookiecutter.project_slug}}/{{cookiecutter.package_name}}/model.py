@@ -10,7 +10,9 @@ the ~0.2 ms of input checks in every scikit-learn `predict`, and the service sta
 importing scikit-learn and SciPy (README.md, "Performance and sizing").
 """
 
+import argparse
 import datetime
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,12 @@ def metadata_path(model_path: Path) -> Path:
     return model_path.with_suffix(".json")
 
 
+def fingerprint(path: Path) -> dict[str, Any]:
+    """What model.json records of each file the service loads, and load() checks."""
+    with path.open("rb") as file:
+        return {"bytes": path.stat().st_size, "sha256": hashlib.file_digest(file, "sha256").hexdigest()}
+
+
 def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
     """An ONNX Runtime session on `threads` threads (never spinning idle ones), checked to take
     one float matrix of FEATURES columns and to give one value per row."""
@@ -173,6 +181,17 @@ def load(model_path: Path, threads: int = 1) -> LoadedModel:
             f"The model at {model_path} was trained on features {metadata.get('features')}, "
             f"but this service sends {FEATURES}. {retrain}"
         )
+    # Serve the bytes training wrote and checked: a damaged or edited file may still load.
+    recorded = metadata.get("files", {}).get(model_path.name)
+    if recorded is None:
+        raise ModelLoadError(f"{meta_path.name} records no SHA-256 for {model_path.name}. {retrain}")
+    found = fingerprint(model_path)
+    if found != recorded:
+        raise ModelLoadError(
+            f"{model_path} is not the file training wrote: it has {found['bytes']} bytes and SHA-256 "
+            f"{found['sha256']}, {meta_path.name} records {recorded.get('bytes')} bytes and SHA-256 "
+            f"{recorded.get('sha256')}. {retrain}"
+        )
     try:
         session = open_session(model_path, threads)
     except ModelLoadError as error:
@@ -184,3 +203,20 @@ def load(model_path: Path, threads: int = 1) -> LoadedModel:
             f"they come from different training runs. {retrain}"
         )
     return LoadedModel(session, session.get_inputs()[0].name, metadata)
+
+
+def main() -> None:
+    """`python -m {{ cookiecutter.package_name }}.model --verify PATH`: exit 0 if the service would
+    load this artifact, else say why and exit 1 (the Dockerfile runs it at build time)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--verify", type=Path, required=True, metavar="MODEL_PATH", help="the .onnx file")
+    path = parser.parse_args().verify
+    try:
+        loaded = load(path)
+    except ModelLoadError as error:
+        raise SystemExit(f"error: {error}") from error
+    print(f"{path}: version {loaded.version}, sha256 {loaded.metadata['files'][path.name]['sha256']}: verified")
+
+
+if __name__ == "__main__":
+    main()
