@@ -93,6 +93,11 @@ def check_aws(a):
     for field in ("dev_account_id", "prod_account_id"):
         if not re.fullmatch(r"\d{12}", a[field]):
             errors.append(f"{field}: {a[field]!r} must be a 12-digit AWS account id")
+    if a["dev_account_id"] == a["prod_account_id"]:
+        errors.append(
+            f"prod_account_id: {a['prod_account_id']!r} is also dev_account_id; dev and production "
+            "need accounts of their own (each holds one bootstrap stack, its deploy identity and its roles)"
+        )
     arn = a["certificate_arn"]
     if arn:
         match = re.fullmatch(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}", arn)

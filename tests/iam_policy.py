@@ -15,7 +15,8 @@ A statement applies when its Action (or NotAction), Resource (or NotResource), P
 and Condition all match. Action patterns match case-insensitively and Resource patterns
 case-sensitively, with the wildcards * (any run of characters) and ? (one character).
 Conditions: every operator and every key must hold (AND); a key's values are alternatives
-(OR); a key absent from the request context makes its condition false. Only the operators in
+(OR); a key absent from the request context makes its condition false, except for Null,
+which tests exactly that ("true": absent, "false": present). Only Null and the operators in
 OPERATORS are implemented; any other operator (IfExists, ForAnyValue:, negations) raises.
 """
 
@@ -58,6 +59,10 @@ OPERATORS = {
 def condition_holds(condition: dict, context: dict) -> bool:
     values = {key.lower(): value for key, value in context.items()}
     for operator, keys in condition.items():
+        if operator == "Null":
+            if any((key.lower() not in values) != (str(absent).lower() == "true") for key, absent in keys.items()):
+                return False
+            continue
         if operator not in OPERATORS:
             raise NotImplementedError(f"condition operator {operator} is not implemented")
         for key, expected in keys.items():

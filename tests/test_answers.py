@@ -30,6 +30,7 @@ BAD_ANSWERS = [
     ({"aws_region": "Ireland"}, "aws_region: 'Ireland' is not an AWS region code"),
     ({"dev_account_id": "12345"}, "dev_account_id: '12345' must be a 12-digit AWS account id"),
     ({"prod_account_id": "abcdefghijkl"}, "prod_account_id"),
+    ({"prod_account_id": "111111111111"}, "prod_account_id: '111111111111' is also dev_account_id"),
     ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr: '10.0.0.0/33' is not a CIDR block"),
     ({"vpc_cidr": "10.0.0.1/16"}, "vpc_cidr: '10.0.0.1/16' is not a CIDR block"),
     ({"vpc_cidr": "8.8.0.0/16"}, "vpc_cidr: '8.8.0.0/16' is not in a private range"),

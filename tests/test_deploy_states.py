@@ -189,3 +189,25 @@ def test_the_image_check_tells_not_found_from_any_other_error(default_project, t
         assert stderr in result.stderr
     else:
         assert result.returncode == 0 and result.stdout.strip() == "absent"
+
+
+@pytest.mark.parametrize(
+    ("stderr", "outcome"),
+    [
+        (
+            "An error occurred (ValidationError) when calling DescribeStacks: Stack with id x does not exist",
+            "none",
+        ),
+        ("An error occurred (AccessDenied) when calling the DescribeStacks operation: not authorized", "stops"),
+    ],
+    ids=["does-not-exist", "access-denied"],
+)
+def test_reading_a_stack_tells_does_not_exist_from_any_other_error(default_project, tmp_path, stderr, outcome):
+    answers = {"cloudformation describe-stacks": {"stderr": stderr, "exit": 254}}
+    script = f'echo "status=[$(stack_status {STACKS["infra"]})]"'
+    result, _ = run_lib(default_project, tmp_path, script, answers)
+    if outcome == "none":
+        assert result.returncode == 0 and "status=[]" in result.stdout
+    else:
+        assert f"could not read stack {STACKS['infra']}: " in result.stderr and "AccessDenied" in result.stderr
+        assert "status=[]" not in result.stdout

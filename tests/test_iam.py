@@ -289,6 +289,14 @@ def test_the_deploy_identity_drives_only_this_environments_infra_and_api_stacks(
         assert not is_allowed(Request(action, bootstrap.stack_arn(f"{bootstrap.prefix}-bootstrap")), widened)
 
 
+def test_the_deploy_identity_cannot_import_resources_the_project_never_created(bootstrap):
+    """An import change set would adopt, say, another team's instance and change it with CloudFormation's role."""
+    api = bootstrap.stack_arn(f"{bootstrap.prefix}-{ENV}-api")
+    assert bootstrap.deploy_may("cloudformation:CreateChangeSet", api)
+    importing = {"cloudformation:ImportResourceTypes": "AWS::EC2::Instance"}
+    assert not bootstrap.deploy_may("cloudformation:CreateChangeSet", api, **importing)
+
+
 def test_the_deploy_identity_passes_only_the_execution_role_and_only_to_cloudformation(bootstrap):
     to_cfn = {"iam:PassedToService": "cloudformation.amazonaws.com"}
     assert bootstrap.deploy_may("iam:PassRole", bootstrap.cfn_role_arn, **to_cfn)

@@ -101,3 +101,13 @@ def test_a_trust_policy_names_its_principal():
     other = {"Federated": "arn:aws:iam::1:oidc-provider/other"}
     assert not trusts(trust, Request("sts:AssumeRoleWithWebIdentity", context=claims, principal=other))
     assert not trusts(trust, Request("sts:AssumeRole", context=claims, principal={"Federated": provider}))
+
+
+def test_null_tests_whether_a_key_is_present():
+    deny_when_present = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Null": {"k:x": "false"}}}
+    allow = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    assert is_allowed(Request("s3:GetObject"), [allow, deny_when_present])
+    assert not is_allowed(Request("s3:GetObject", context={"k:x": "v"}), [allow, deny_when_present])
+    allow_when_absent = {**allow, "Condition": {"Null": {"k:x": "true"}}}
+    assert is_allowed(Request("s3:GetObject"), [allow_when_absent])
+    assert not is_allowed(Request("s3:GetObject", context={"k:x": "v"}), [allow_when_absent])

@@ -95,7 +95,11 @@ declare -A STACK_INFO=()
 load_stack() { # STACK
   local json key value
   STACK_INFO["$1 loaded"]=1
-  json="$(aws cloudformation describe-stacks --stack-name "$1" --query 'Stacks[0]' --output json 2>/dev/null)" || return 0
+  if ! json="$(aws cloudformation describe-stacks --stack-name "$1" --query 'Stacks[0]' --output json 2>&1)"; then
+    # Only "does not exist" means no stack; anything else (no permission, throttling) stops here.
+    [[ "$json" == *"does not exist"* ]] || die "could not read stack $1: $json"
+    return 0
+  fi
   while IFS=$'\t' read -r key value; do
     STACK_INFO["$1 $key"]="$value"
   done < <(python3 -c 'import json, sys
