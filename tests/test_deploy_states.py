@@ -204,7 +204,7 @@ def test_the_image_check_tells_not_found_from_any_other_error(default_project, t
 )
 def test_reading_a_stack_tells_does_not_exist_from_any_other_error(default_project, tmp_path, stderr, outcome):
     answers = {"cloudformation describe-stacks": {"stderr": stderr, "exit": 254}}
-    script = f'echo "status=[$(stack_status {STACKS["infra"]})]"'
+    script = f'status="$(stack_status {STACKS["infra"]})"; echo "status=[$status]"'  # as deploy_stack reads it
     result, _ = run_lib(default_project, tmp_path, script, answers)
     if outcome == "none":
         assert result.returncode == 0 and "status=[]" in result.stdout
