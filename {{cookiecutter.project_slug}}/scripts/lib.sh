@@ -256,7 +256,7 @@ explain_failure() { # STACK -- after a failed deploy: print why, and stop
     die "the ECS deployment circuit breaker stopped the rollout of $stack: the new tasks did not become healthy, so the service was rolled back to the previous version; read the task logs (CloudWatch Logs) to see why they failed"
   fi
   if grep -q "cannot be updated as it is in use by" <<<"$events"; then
-    die "deploy of stack $stack failed: it would change an export that the API stack imports, which AWS refuses, so nothing changed. Follow README.md, 'Changing a value the API stack imports': export the new value under a new name, move the API stack to it, then remove the old export"
+    die "deploy of stack $stack failed: it would change an export that the API stack imports, which AWS refuses, so nothing changed. Follow docs/operations.md, 'Changing a value the API stack imports': export the new value under a new name, move the API stack to it, then remove the old export"
   fi
   status="$(stack_status "$stack")"
   if [ "$status" = ROLLBACK_COMPLETE ]; then
