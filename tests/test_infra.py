@@ -224,26 +224,27 @@ def test_options_change_what_they_should(combination):
     assert endpoints["S3Endpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
 
 
-def test_the_readme_describes_the_network_that_is_built(combination):
+def test_the_docs_describe_the_network_that_is_built(combination):
     """Architecture row, diagram and cost table follow the NAT choice, as the templates do."""
     answers, project = combination
-    readme = (project / "README.md").read_text()
+    architecture = (project / "docs" / "architecture.md").read_text()
+    costs = (project / "docs" / "costs.md").read_text()
     endpoints = template(project, "endpoints.yaml")["Resources"].values()
     interface = [
         r["Properties"]["ServiceName"].split("${AWS::Region}.")[1]
         for r in endpoints
         if r["Properties"]["VpcEndpointType"] == "Interface"
     ]
-    drawn = re.search(r'endpoints\["Interface endpoints: ([^"]+)"\]', readme)
+    drawn = re.search(r'endpoints\["Interface endpoints: ([^"]+)"\]', architecture)
     if interface:
         assert drawn and drawn.group(1).split(", ") == interface
-        assert f"| Interface endpoints | {len(interface)} endpoints \N{MULTIPLICATION SIGN}" in readme
+        assert f"| Interface endpoints | {len(interface)} endpoints \N{MULTIPLICATION SIGN}" in costs
     else:
         assert drawn is None
-        assert "| Interface endpoints | none: with NAT" in readme
+        assert "| Interface endpoints | none: with NAT" in costs
     nat = answers.get("nat_gateways", "none") != "none"
-    assert ("an internet gateway" in readme) == nat
-    assert ('subgraph public["public subnets"]' in readme) == nat
+    assert ("an internet gateway" in architecture) == nat
+    assert ('subgraph public["public subnets"]' in architecture) == nat
 
 
 def test_replaceable_resources_have_no_fixed_names(combination):
@@ -305,15 +306,15 @@ def test_a_full_outage_pages_through_the_load_balancer_5xx_alarm(default_project
     assert "Look first" in elb["AlarmDescription"] and "503" in elb["AlarmDescription"]
 
 
-def test_every_alarm_is_in_the_readme_and_its_cost(default_project):
+def test_every_alarm_is_in_the_observability_page_and_its_cost(default_project):
     found = alarms(default_project)
-    readme = (default_project / "README.md").read_text()
-    section = readme.split("### The alarms")[1].split("\n## ")[0]
+    page = (default_project / "docs" / "observability.md").read_text()
+    section = page.split("## The alarms")[1].split("\n## ")[0]
     assert set(re.findall(r"^\| `<prefix>-<env>-([a-z0-9-]+)`", section, re.MULTILINE)) == set(found)
     words = {5: "five", 6: "six", 7: "seven", 8: "eight"}
-    assert f"The state of the {words[len(found)]} alarms below" in readme
+    assert f"The state of the {words[len(found)]} alarms below" in page
     watched = sum(1 if "MetricName" in a else sum("MetricStat" in m for m in a["Metrics"]) for a in found.values())
-    assert f"{watched} alarm metrics" in readme
+    assert f"{watched} alarm metrics" in (default_project / "docs" / "costs.md").read_text()
 
 
 def test_the_alarm_topic_key_serves_only_this_accounts_alarms(default_project):

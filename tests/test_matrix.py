@@ -16,6 +16,9 @@ from .conftest import GENERATED_SUITE, OPTIONS, bake, run
 # Production's certificate: in the default prod_account_id and aws_region (the hook checks both).
 CERTIFICATE = "arn:aws:acm:eu-west-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
 
+# The generated README reads in one sitting; reference material goes to docs/.
+README_MAX_LINES = 200
+
 MATRIX = [
     {},
     {"az_count": "3", "nat_gateways": "per_az"},
@@ -62,6 +65,15 @@ BASE_FILES = {
     "README.md",
     "bitbucket-pipelines.yml",
     "docker-compose.yml",
+    "docs/api.md",
+    "docs/architecture.md",
+    "docs/configuration.md",
+    "docs/costs.md",
+    "docs/deploying.md",
+    "docs/model.md",
+    "docs/observability.md",
+    "docs/operations.md",
+    "docs/performance.md",
     "infra/api.yaml",
     "infra/bootstrap.yaml",
     "infra/dashboard.yaml",
@@ -166,6 +178,8 @@ def test_combination_bakes_validates_and_passes_its_tests(cookies, combination):
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert files == expected_files(answers)
+    readme = (project / "README.md").read_text()
+    assert readme.count("\n") <= README_MAX_LINES, "the README reads in one sitting; reference goes to docs/"
 
     tests = run([sys.executable, *GENERATED_SUITE], project, timeout=300)
     assert tests.returncode == 0, tests.stdout[-3000:]

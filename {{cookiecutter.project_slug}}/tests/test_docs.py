@@ -10,11 +10,11 @@ from {{ cookiecutter.package_name }}.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_setting_is_in_the_readme_and_the_env_example():
-    readme = (ROOT / "README.md").read_text()
+def test_every_setting_is_in_the_configuration_page_and_the_env_example():
+    table = (ROOT / "docs" / "configuration.md").read_text()
     example = (ROOT / ".env.example").read_text()
     for name in (name.upper() for name in Settings.model_fields):
-        assert f"| `{name}`" in readme or f", `{name}` |" in readme, f"{name} is not in README.md's configuration table"
+        assert f"| `{name}`" in table or f", `{name}` |" in table, f"{name} is not in docs/configuration.md's table"
         assert f"\n{name}=" in example, f"{name} is not in .env.example"
 
 

@@ -1,0 +1,67 @@
+"""The generated README reads in one sitting; reference material is in docs/, each page linked."""
+
+import re
+
+import pytest
+
+from .conftest import bake
+from .test_matrix import CERTIFICATE, README_MAX_LINES
+DOCS_PAGES = {
+    "api.md",
+    "architecture.md",
+    "configuration.md",
+    "costs.md",
+    "deploying.md",
+    "model.md",
+    "observability.md",
+    "operations.md",
+    "performance.md",
+}
+LINK = re.compile(r"\]\(((?:docs/)?[a-z-]+\.md)(?:#[^)]*)?\)")
+# Measured figures belong on docs/performance.md only. Milliseconds and MiB are left out:
+# settings and thresholds are written in them (`MICRO_BATCH_WAIT_MS`, the latency alarm).
+MEASURED = re.compile(r"µs|req/s|%|GiB|\d\.\d+x\b|x faster|times as many|a third|a fifth", re.IGNORECASE)
+
+# The options that add or swap the most README text, to hold the line limit where it is longest.
+FULL = {
+    "deploy_identity": "access_keys",
+    "ecs_exec": True,
+    "alb_access_logs": True,
+    "hosted_zone_name": "internal.example.com",
+    "certificate_arn": CERTIFICATE,
+    "nat_gateways": "single",
+}
+
+
+def check_readme_and_docs(project):
+    readme = (project / "README.md").read_text()
+    lines = readme.count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines"
+    assert {p.name for p in (project / "docs").glob("*.md")} == DOCS_PAGES
+    linked = {target.removeprefix("docs/") for target in LINK.findall(readme)}
+    assert linked == DOCS_PAGES, "every docs page is linked from the README, and every link has its page"
+    for page in DOCS_PAGES:
+        text = (project / "docs" / page).read_text()
+        for target in LINK.findall(text):
+            assert (project / "docs" / target).is_file(), f"docs/{page} links to a missing {target}"
+    for path in [project / "README.md", *(project / "docs").glob("*.md")]:
+        if path.name != "performance.md":
+            found = MEASURED.findall(path.read_text())
+            assert not found, f"{path.relative_to(project)}: measured figures {found} belong on docs/performance.md"
+
+
+def test_the_default_readme_reads_in_one_sitting_and_links_every_docs_page(default_project):
+    check_readme_and_docs(default_project)
+
+
+@pytest.mark.parametrize("answers", [FULL], ids=["full-options"])
+def test_the_longest_readme_still_reads_in_one_sitting(cookies, answers):
+    result = bake(cookies, **answers)
+    assert result.exit_code == 0, result.exception
+    check_readme_and_docs(result.project_path)
+
+
+def test_the_performance_page_dates_its_figures_and_names_the_machine(default_project):
+    page = (default_project / "docs" / "performance.md").read_text()
+    assert re.search(r"\b20\d\d-\d\d-\d\d\b", page)
+    assert "2 CPUs" in page and "Python 3." in page
