@@ -6,6 +6,7 @@ import pytest
 
 from .conftest import bake
 from .test_matrix import CERTIFICATE, README_MAX_LINES
+
 DOCS_PAGES = {
     "api.md",
     "architecture.md",
