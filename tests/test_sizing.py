@@ -25,9 +25,13 @@ def dockerfile_command(project: Path) -> tuple[list[str], dict[str, str]]:
     return command, env
 
 
+def api_stack(project: Path) -> dict:
+    return yaml.load((project / "infra" / "api.yaml").read_text(), Loader=Loader)
+
+
 def task_workers(project: Path) -> dict[int, int]:
     """WEB_CONCURRENCY as the task definition sets it, for each TaskCpu the stack allows."""
-    api = yaml.load((project / "infra" / "api.yaml").read_text(), Loader=Loader)  # noqa: S506 (a SafeLoader)
+    api = api_stack(project)
     [container] = [
         c for c in api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Name"] == "api"
     ]
@@ -55,6 +59,5 @@ def test_a_four_vcpu_bake_differs_only_in_the_default_task_size(cookies):
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
     assert task_workers(project)[4096] == 4
-    api = yaml.load((project / "infra" / "api.yaml").read_text(), Loader=Loader)  # noqa: S506 (a SafeLoader)
-    assert api["Parameters"]["TaskCpu"]["Default"] == 4096
+    assert api_stack(project)["Parameters"]["TaskCpu"]["Default"] == 4096
     assert "--workers" not in dockerfile_command(project)[0]
