@@ -62,7 +62,7 @@ def bake_and_train(workdir: Path, template: Path) -> Path:
 
 
 def dockerfile_command(project: Path) -> tuple[list[str], dict[str, str]]:
-    """The final stage's CMD (exec form) and ENV, parsed as the generated tests/test_server.py does."""
+    """The final stage's CMD (exec form) and ENV, parsed as the generated tests/conftest.py does."""
     text = (project / "Dockerfile").read_text().replace("\\\n", " ")
     final_stage = text.split("\nFROM ")[-1]
     command = json.loads(re.search(r"^CMD (\[.*\])$", final_stage, re.MULTILINE).group(1))
