@@ -62,7 +62,7 @@ def bake_and_train(workdir: Path, template: Path) -> Path:
 
 
 def dockerfile_command(project: Path) -> tuple[list[str], dict[str, str]]:
-    """The final stage's CMD (exec form) and ENV, parsed as the generated tests/test_server.py does."""
+    """The final stage's CMD (exec form) and ENV, parsed as the generated tests/conftest.py does."""
     text = (project / "Dockerfile").read_text().replace("\\\n", " ")
     final_stage = text.split("\nFROM ")[-1]
     command = json.loads(re.search(r"^CMD (\[.*\])$", final_stage, re.MULTILINE).group(1))
@@ -197,8 +197,9 @@ def main() -> None:
         print(f"baking and training in {workdir} ...", flush=True)
         project = bake_and_train(workdir, args.template)
         command, env = dockerfile_command(project)
-        if "--workers" in command:  # one worker is what is measured
+        if "--workers" in command:  # one worker is what is measured (a bake from before WEB_CONCURRENCY)
             command[command.index("--workers") + 1] = "1"
+        env["WEB_CONCURRENCY"] = "1"
         command[command.index("--host") + 1] = "127.0.0.1"
         env |= {"MODEL_PATH": str(project / "model/artifacts/model.onnx")}
         env |= {"STATSD_PORT": str(statsd_sink.getsockname()[1])}

@@ -125,6 +125,7 @@ PACKAGE_FILES = {
     "__init__.py",
     "api.py",
     "batching.py",
+    "deps.py",
     "docs.py",
     "logging.json",
     "logs.py",

@@ -1,10 +1,19 @@
-"""Shared fixtures: a small trained model, a statsd listener, and a client whose lifespan runs."""
+"""Shared fixtures and helpers: a small trained model, a statsd listener, a client whose
+lifespan runs, and the container's command run as a real uvicorn process."""
 
+import json
 import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx2 as httpx
 import onnx
 import pytest
 
@@ -22,6 +31,10 @@ from {{ cookiecutter.package_name }}.model import Property, metadata_path  # noq
 from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
 
 from model.train import train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import cross_stack  # noqa: E402  (scripts/cross_stack.py: CloudFormation-aware YAML)
 
 EXAMPLE = Property.model_config["json_schema_extra"]["examples"][0]  # the example the docs show
 
@@ -80,3 +93,84 @@ def statsd_packets():
         return lines
 
     return read
+
+
+def dockerfile_command() -> tuple[list[str], dict[str, str]]:
+    """The final stage's CMD (exec form) and ENV, as the container would run them."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    final_stage = text.split("\nFROM ")[-1]
+    command = json.loads(re.search(r"^CMD (\[.*\])$", final_stage, re.M).group(1))
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"^ENV (.*)$", final_stage, re.M))))
+    env.pop("PATH")
+    return command, env
+
+
+def task_workers() -> int:
+    """WEB_CONCURRENCY as the task definition (infra/api.yaml) sets it for the stack's default
+    TaskCpu: the number of workers uvicorn runs in ECS."""
+    api = cross_stack.load(ROOT / "infra" / "api.yaml")
+    cpu = str(api["Parameters"]["TaskCpu"]["Default"])
+    [container] = [
+        c for c in api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Name"] == "api"
+    ]
+    value = {item["Name"]: item["Value"] for item in container["Environment"]}["WEB_CONCURRENCY"]
+    mapping, parameter, key = value["Fn::FindInMap"]
+    assert parameter == {"Ref": "TaskCpu"}, "the worker count must follow the task's CPU"
+    return int(api["Mappings"][mapping][cpu][key])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(model_path: Path, port: int, workers: int | None = None, **settings: str) -> subprocess.Popen:
+    """The Dockerfile's command on 127.0.0.1:`port`, with the environment of the image and of the
+    task definition (`workers` instead of its WEB_CONCURRENCY if given) and `settings` on top."""
+    command, env = dockerfile_command()
+    command[command.index("--port") + 1] = str(port)
+    command[command.index("--host") + 1] = "127.0.0.1"
+    env |= {
+        "WEB_CONCURRENCY": str(workers or task_workers()),
+        "MODEL_PATH": str(model_path),
+        "STATSD_PORT": str(free_port()),  # nobody listens there
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),  # the image's venv first
+        **settings,
+    }
+    return subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, as ECS sends it: with several workers, uvicorn stops them too (SIGKILL would orphan them)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def serving(model_path: Path, workers: int | None = None, **settings: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """The Dockerfile's command, once it answers /health-check: the process and its URL."""
+    port = free_port()
+    proc = start(model_path, port, workers, **settings)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/health-check").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            pytest.fail(f"the server did not become healthy: {proc.stdout.read()[-2000:]}")
+    try:
+        yield proc, url
+    finally:
+        stop(proc)

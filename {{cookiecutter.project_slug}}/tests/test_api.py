@@ -13,15 +13,19 @@ def test_health_check_is_exactly_healthy(client):
     assert response.json() == {"status": "healthy"}
 
 
-def test_health_check_fails_while_no_model_is_loaded(client):
+def test_health_check_and_routes_answer_503_while_no_model_is_loaded(client):
     loaded = client.app.state.model
     client.app.state.model = None
     try:
         response = client.get("/health-check")
+        valuation = client.post("/valuation", json=EXAMPLE)
+        info = client.get("/model")
     finally:
         client.app.state.model = loaded
     assert response.status_code == 503
     assert response.json() == {"status": "unhealthy", "reason": "model not loaded"}
+    assert valuation.status_code == info.status_code == 503
+    assert valuation.json() == {"detail": "The model is not loaded."}
 
 
 def test_valuation_returns_a_plausible_price(client):

@@ -33,7 +33,7 @@ def run(coroutine):
 
 async def gather(batcher: MicroBatcher, items: list) -> list:
     try:
-        return await asyncio.gather(*(batcher.predict(item) for item in items), return_exceptions=True)
+        return await asyncio.gather(*(batcher.submit(item) for item in items), return_exceptions=True)
     finally:
         await batcher.close()
 
@@ -84,8 +84,8 @@ def test_a_failed_batch_does_not_stop_the_batcher():
         batcher = MicroBatcher(Recorder(bad=1))
         try:
             with pytest.raises(ValueError):
-                await batcher.predict(1)
-            return await batcher.predict(2)
+                await batcher.submit(1)
+            return await batcher.submit(2)
         finally:
             await batcher.close()
 
@@ -106,16 +106,16 @@ def test_max_size_caps_each_call():
 
 async def after_a_batch_of_three(batcher: MicroBatcher) -> None:
     """Put the batcher under load: its last call answered three requests."""
-    assert await asyncio.gather(batcher.predict(7), batcher.predict(8), batcher.predict(9)) == [70, 80, 90]
+    assert await asyncio.gather(batcher.submit(7), batcher.submit(8), batcher.submit(9)) == [70, 80, 90]
 
 
 def test_a_request_at_a_quiet_service_never_waits():
     async def timed() -> float:
         batcher = MicroBatcher(Recorder(), max_wait_ms=500)
         try:
-            await batcher.predict(1)  # the last call answered one: quiet
+            await batcher.submit(1)  # the last call answered one: quiet
             started = time.perf_counter()
-            assert await batcher.predict(2) == 20
+            assert await batcher.submit(2) == 20
             return time.perf_counter() - started
         finally:
             await batcher.close()
@@ -131,7 +131,7 @@ def test_under_load_a_lone_request_waits_at_most_the_bound():
         try:
             await after_a_batch_of_three(batcher)
             started = time.perf_counter()
-            assert await batcher.predict(2) == 20  # nobody else comes
+            assert await batcher.submit(2) == 20  # nobody else comes
             return time.perf_counter() - started
         finally:
             await batcher.close()
@@ -152,7 +152,7 @@ def test_under_load_the_wait_gathers_requests_that_arrive_within_it():
 
             async def later(item: int, delay: float) -> int:
                 await asyncio.sleep(delay)
-                return await batcher.predict(item)
+                return await batcher.submit(item)
 
             started = time.perf_counter()
             results = await asyncio.gather(later(1, 0), later(2, 0.01), later(3, 0.02))
@@ -178,9 +178,9 @@ def test_service_answers_concurrent_requests_in_order(client):
 def test_a_closed_batcher_refuses_instead_of_leaving_the_request_waiting():
     async def scenario():
         batcher = MicroBatcher(Recorder())
-        assert await batcher.predict(1) == 10
+        assert await batcher.submit(1) == 10
         await batcher.close()
         with pytest.raises(RuntimeError, match="closed"):
-            await asyncio.wait_for(batcher.predict(2), timeout=1)
+            await asyncio.wait_for(batcher.submit(2), timeout=1)
 
     run(scenario())

@@ -8,15 +8,13 @@ pytest's temporary directory.
 
 import json
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from .test_server import free_port, start
+from .conftest import serving
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # The flags of an offline browser: no background or first-run traffic, and no host but
@@ -45,22 +43,8 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="module")
 def live_url(chromium, artifact):
-    port = free_port()
-    proc = start(artifact, port)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while proc.poll() is None and time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health-check").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail(f"the server did not become healthy: {proc.communicate()[0][-2000:]}")
-    yield url
-    proc.kill()
-    proc.wait()
+    with serving(artifact) as (_, url):
+        yield url
 
 
 @pytest.fixture

@@ -1,16 +1,15 @@
 """Adaptive micro-batching: concurrent single valuations share one model call.
 
-Every model call has a fixed cost on top of a small cost per row: for the sample model in
-ONNX Runtime, about 8 us for one row and 25 us for sixteen, plus one `model.predict` timer
-and one rows counter sent to statsd per call (api.predict). Under load, many single
-requests are in flight at once. `MicroBatcher.predict` queues each one; one background
+Every model call has a fixed cost on top of a small cost per row (for the sample model in
+ONNX Runtime, the fixed cost dominates), plus one `model.predict` timer and one rows
+counter sent to statsd per call (api.run_model). Under load, many single requests are
+in flight at once. `MicroBatcher.submit` queues each one; one background
 task hands everything queued so far to the model in a single call. While that call runs,
 new requests queue up, so the next batch grows with the load by itself. Under load (the
 last call answered several requests) the batcher also waits a little, at most
 `MICRO_BATCH_WAIT_MS`, for as many requests as last time, so calls stay full while
 responses and new requests interleave; a request that finds the service quiet never waits.
-At 16 connections this served about a third more requests per second than one model call
-per request (short runs on 2 cores; README.md, "Performance and sizing").
+What this gains over one model call per request is measured on the performance page.
 
 The call runs on the event loop itself: it is short, and a worker thread would only add
 a hand-over per call (the event loop and the model would still share one vCPU).
@@ -30,12 +29,12 @@ log = logging.getLogger(__name__)
 
 
 class MicroBatcher(Generic[Item, Result]):
-    """Runs `predict(items) -> results` (one result per item, in order) for queued items."""
+    """Runs `call_many(items) -> results` (one result per item, in order) for queued items."""
 
     def __init__(
-        self, predict: Callable[[list[Item]], Sequence[Result]], max_size: int = 64, max_wait_ms: float = 0
+        self, call_many: Callable[[list[Item]], Sequence[Result]], max_size: int = 64, max_wait_ms: float = 0
     ) -> None:
-        self._predict = predict
+        self._call_many = call_many
         self.max_size = max_size
         self.max_wait = max_wait_ms / 1000
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -43,8 +42,8 @@ class MicroBatcher(Generic[Item, Result]):
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def predict(self, item: Item) -> Result:
-        """The model's answer for one item, computed together with whatever else is queued."""
+    async def submit(self, item: Item) -> Result:
+        """The answer for one item, computed together with whatever else is queued."""
         if self._closed:
             raise RuntimeError("the batcher is closed (the app is shutting down)")
         if self._worker is None:
@@ -79,7 +78,7 @@ class MicroBatcher(Generic[Item, Result]):
             expected = len(batch)
             batch = [(item, future) for item, future in batch if not future.done()]  # drop cancelled
             if batch:
-                outcomes = self._predict_each([item for item, _ in batch])
+                outcomes = self._call_each([item for item, _ in batch])
                 for (_, future), (ok, outcome) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
@@ -88,10 +87,10 @@ class MicroBatcher(Generic[Item, Result]):
                     else:
                         future.set_exception(outcome)
 
-    def _predict_each(self, items: list[Item]) -> list[tuple[bool, Result | BaseException]]:
+    def _call_each(self, items: list[Item]) -> list[tuple[bool, Result | BaseException]]:
         """One call for all items; if it fails, one call per item, so a bad item fails alone."""
         try:
-            results = self._predict(items)
+            results = self._call_many(items)
             if len(results) != len(items):
                 raise RuntimeError(f"the model returned {len(results)} results for {len(items)} items")
             return [(True, result) for result in results]
@@ -99,4 +98,4 @@ class MicroBatcher(Generic[Item, Result]):
             if len(items) == 1:
                 return [(False, error)]
             log.warning("a batch of %d failed; predicting its items one by one", len(items), exc_info=True)
-        return [self._predict_each([item])[0] for item in items]
+        return [self._call_each([item])[0] for item in items]

@@ -7,6 +7,8 @@ from contextvars import ContextVar
 from pythonjsonlogger.json import JsonFormatter
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+# The version of the model that served the request: set by deps.served_model, logged by middleware.py.
+model_version: ContextVar[str | None] = ContextVar("model_version", default=None)
 
 
 class RequestIdFilter(logging.Filter):

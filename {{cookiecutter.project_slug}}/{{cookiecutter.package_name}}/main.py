@@ -11,6 +11,7 @@ import gc
 import logging
 import reprlib
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,8 @@ from fastapi.responses import JSONResponse
 from fastapi_standalone_docs import StandaloneDocs
 
 from . import model
-from .api import router
+from .api import router, run_model
+from .batching import MicroBatcher
 from .docs import describe
 from .middleware import BodyLimit, InFlightLimit, RequestContext
 
@@ -29,21 +31,29 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    """Builds what the routes need (deps.py reads it from app.state) and releases it at shutdown."""
     try:
-        app.state.model = model.load(settings.model_path, settings.model_threads)
+        loaded = model.load(settings.model_path, settings.model_threads)
     except model.ModelLoadError as error:
         log.error("cannot start: %s", error)
         raise
-    log.info("model loaded", extra={"model_version": app.state.model.version, "path": str(settings.model_path)})
-    app.description = describe(app.state.model)
+    log.info("model loaded", extra={"model_version": loaded.version, "path": str(settings.model_path)})
+    app.state.model = loaded
+    # Single valuations share one batcher: concurrent requests, one model call.
+    app.state.batcher = MicroBatcher(
+        partial(run_model, loaded), settings.micro_batch_size, settings.micro_batch_wait_ms
+    )
+    app.description = describe(loaded)
     app.openapi_schema = None  # rebuilt with the loaded model's description on the next request
     # The libraries and the model live as long as the process: take them out of the garbage
-    # collector's view, so collections walk only what requests create. Without this, full
-    # collections over the libraries' objects add pauses of tens of ms under load.
-    # (No gc.collect() first: it would add ~0.2 s to every cold start.)
+    # collector's view, so collections walk only what requests create, not the libraries'
+    # objects (full collections over those pause requests under load). No gc.collect()
+    # first: it would lengthen every cold start.
     gc.freeze()
     yield
-    app.state.model = None  # uvicorn has drained the requests by now: release the model
+    # uvicorn has drained the requests by now: stop the batcher, release the model
+    await app.state.batcher.close()
+    app.state.batcher = app.state.model = None
 
 
 docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}

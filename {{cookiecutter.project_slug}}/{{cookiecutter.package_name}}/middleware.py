@@ -4,8 +4,8 @@ flight (InFlightLimit) and body size (BodyLimit).
 
 Metrics count every request and time every valuation. The access log, by default, has a line only for
 requests that failed (status 400 and up) or took `SLOW_REQUEST_MS` or longer: a line per
-request costs about a fifth of a worker's throughput and, in CloudWatch Logs, about $0.17
-per million requests. `ACCESS_LOG=all` logs every request (README.md, "Logs and metrics").
+request costs worker throughput and CloudWatch Logs ingestion (the performance and costs
+pages). `ACCESS_LOG=all` logs every request.
 """
 
 import logging
@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
-from .logs import request_id
+from .logs import model_version, request_id
 from .settings import settings
 
 log = logging.getLogger("access")
@@ -37,6 +37,7 @@ class RequestContext:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
+        version_token = model_version.set(None)  # the route's model dependency sets it (deps.py)
         status = 500
         started = time.perf_counter()
 
@@ -56,12 +57,13 @@ class RequestContext:
             metrics.record_request(route, status, duration_ms)
             if settings.access_log == "all" or status >= 400 or duration_ms >= settings.slow_request_ms:
                 log_request(scope, route, status, duration_ms)
+            model_version.reset(version_token)
             request_id.reset(token)
 
 
 def log_request(scope: Scope, route: str, status: int, duration_ms: float) -> None:
-    """One JSON line for the request (logs.py adds its request id)."""
-    model = getattr(scope["app"].state, "model", None)
+    """One JSON line for the request (logs.py adds its request id), with the version of the model
+    that served it (none for a request no model saw: 404, 413, a 503 from InFlightLimit)."""
     log.info(
         "request",
         extra={
@@ -70,7 +72,7 @@ def log_request(scope: Scope, route: str, status: int, duration_ms: float) -> No
             "route": route,
             "status": status,
             "duration_ms": round(duration_ms, 2),
-            "model_version": model.version if model else None,
+            "model_version": model_version.get(),
         },
     )
 

@@ -5,9 +5,9 @@ To serve another model, edit this module and `model/train.py`: change `Property`
 Training imports the same three, so the service and the training script cannot drift.
 
 The service runs the model with ONNX Runtime, not scikit-learn: `model/train.py` fits a
-scikit-learn estimator and exports it to ONNX. A call then costs microseconds instead of
-the ~0.2 ms of input checks in every scikit-learn `predict`, and the service starts without
-importing scikit-learn and SciPy (README.md, "Performance and sizing").
+scikit-learn estimator and exports it to ONNX. A call then skips the input checks every
+scikit-learn `predict` makes, and the service starts without importing scikit-learn and
+SciPy (the performance page has the figures).
 """
 
 import argparse

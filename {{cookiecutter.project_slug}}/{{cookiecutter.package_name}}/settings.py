@@ -15,7 +15,7 @@ class Settings(BaseSettings):
         description="Trained model artifact (ONNX); its metadata JSON sits beside it.",
     )
     model_threads: int = Field(
-        1, ge=1, le=64, description="ONNX Runtime threads per worker; the Dockerfile runs one worker per vCPU."
+        1, ge=1, le=64, description="ONNX Runtime threads per worker; a task runs one worker per vCPU."
     )
     statsd_host: str = "127.0.0.1"
     statsd_port: int = Field(8125, ge=1, le=65535)
