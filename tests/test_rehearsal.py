@@ -193,15 +193,3 @@ def test_a_failing_stack_fails_its_step_in_the_rehearsal(default_project, tmp_pa
     assert "error: deploy of stack property-valuation-api-dev-infra failed" in result.stderr
     assert "10.0.0.0/33" in result.output and "not a valid CIDR block" in result.output
     assert "--- make build-push" not in result.stdout
-
-
-def test_the_account_guard_refuses_the_wrong_account(default_project, tmp_path):
-    project = copy_project(default_project, tmp_path)
-    lib = project / "scripts/lib.sh"
-    lib.write_text(lib.read_text().replace('EXPECTED_ACCOUNT="111111111111"', 'EXPECTED_ACCOUNT="999999999999"'))
-    result = make(project, tmp_path, "rehearse")  # the emulator still answers as account 111111111111
-    assert result.returncode != 0
-    assert "rehearse: step bootstrap failed" in result.stderr
-    assert (
-        "error: refusing to deploy dev into account 111111111111: dev belongs to account 999999999999" in result.stderr
-    )

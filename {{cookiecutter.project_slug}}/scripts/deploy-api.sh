@@ -39,8 +39,8 @@ grep -q ":$IMAGE_TAG\b" <<<"$images" ||
   die "service $service does not run image tag $IMAGE_TAG after the deploy (it runs: $images); was it rolled back?"
 say "service $service is stable and runs $repository:$IMAGE_TAG"
 mark_running "$repository" "$IMAGE_TAG"
-{%- if cookiecutter.sidecar_image_source == "ecr_copy" %}
-agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
-agent_tag="$(stack_parameter "$API_STACK" AgentImageTag)"
-mark_running "$agent_repository" "$agent_tag"
-{%- endif %}
+if [ "$SIDECAR_IMAGE_SOURCE" = ecr_copy ]; then
+  agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
+  agent_tag="$(stack_parameter "$API_STACK" AgentImageTag)"
+  mark_running "$agent_repository" "$agent_tag"
+fi
