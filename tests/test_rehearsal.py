@@ -177,8 +177,8 @@ def test_a_broken_parameter_stops_deploy_infra_before_aws(default_project, tmp_p
         env={"AWS_ENDPOINT_URL": NOWHERE, "AWS_DEFAULT_REGION": "eu-west-1"},
     )
     assert result.returncode != 0
-    assert "VpcCIDR: not a parameter of the template" in result.stderr
-    assert "VpcCidr: required by the template but not given" in result.stderr
+    assert "infra/params/dev.json: infra.VpcCIDR is not a parameter of infra/root.yaml" in result.stderr
+    assert "infra/params/dev.json: infra has no value for VpcCidr, which infra/root.yaml requires" in result.stderr
     assert "error: fix infra/params/dev.json or the template; nothing was deployed" in result.stderr
 
 

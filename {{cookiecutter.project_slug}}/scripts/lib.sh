@@ -151,11 +151,11 @@ stack_parameter() { # STACK KEY -> value, or nothing
   echo "${STACK_INFO["$1 parameter $2"]:-}"
 }
 
-# usage: stack_parameters SECTION TEMPLATE [Key=Value ...] -- sets the array PARAMETERS
-# from infra/params/<env>.json, checked against the template (scripts/stack_params.py).
+# usage: stack_parameters SECTION [Key=Value ...] -- sets the array PARAMETERS from
+# infra/params/<env>.json, checked against the section's template (scripts/stack_params.py).
 stack_parameters() {
   local lines
-  lines="$(python3 "$ROOT/scripts/stack_params.py" "$PARAMS_FILE" "$@")" ||
+  lines="$(python3 "$ROOT/scripts/stack_params.py" "$ENV_NAME" "$@")" ||
     die "fix infra/params/$ENV_NAME.json or the template; nothing was deployed"
   mapfile -t PARAMETERS <<<"$lines"
 }
