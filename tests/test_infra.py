@@ -446,6 +446,12 @@ BREAKAGES = {
         '"UseFargateSpot": "yes"',
         "infra/params/dev.json: api.UseFargateSpot is 'yes'",
     ),
+    "project-name-rule-differs": (
+        "api.yaml",
+        'AllowedPattern: "^[a-z][a-z0-9-]{1,22}[a-z0-9]$"',
+        'AllowedPattern: "^[a-z][a-z0-9-]{1,30}[a-z0-9]$"',
+        "Prefix must have the same AllowedPattern in bootstrap.yaml, root.yaml, api.yaml",
+    ),
     "load-balancer-deletion-protection": (
         "load-balancer.yaml",
         'Value: "false"  # see the CKV_AWS_150 note above',

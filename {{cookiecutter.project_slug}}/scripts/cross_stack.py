@@ -13,6 +13,8 @@ What no single-template linter sees:
   value (AllowedValues, AllowedPattern, MinValue/MaxValue), and together with what the
   deploy scripts pass, every required parameter is set (parameter_problems, which
   scripts/stack_params.py runs again with the scripts' values before every deploy);
+- Prefix, the project name, has one AllowedPattern in every stack a script deploys
+  (bootstrap, root, api); nested stacks take it from the root without checking it again;
 - a value both stacks take as a parameter (SHARED_PARAMETERS; never an export, which AWS
   refuses to change while another stack imports it) is the same in both sections;
 - no resource can turn a failed first create or a dev teardown into ROLLBACK_FAILED or
@@ -303,6 +305,16 @@ def check_deletion(templates: dict[str, dict]) -> list[str]:
     return problems
 
 
+def check_prefix_rule(templates: dict[str, dict]) -> list[str]:
+    """The project name's rule (Prefix's AllowedPattern) is written in each stack a script deploys,
+    the same in each; nested stacks take Prefix from the root stack, which has checked it."""
+    deployed = ["bootstrap.yaml", *(file for file, _ in PARAMETER_FILES.values())]
+    rules = {file: templates[file]["Parameters"]["Prefix"].get("AllowedPattern") for file in deployed}
+    if None in rules.values() or len(set(rules.values())) != 1:
+        return [f"Prefix must have the same AllowedPattern in {', '.join(deployed)}: got {rules}"]
+    return []
+
+
 def problems() -> tuple[list[str], str]:
     """All problems found, and a one-line summary of what was checked."""
     if not (INFRA / "root.yaml").is_file():
@@ -313,7 +325,7 @@ def problems() -> tuple[list[str], str]:
     file_problems, keys = check_parameter_files(templates)
     nested = sum(r.get("Type") == "AWS::CloudFormation::Stack" for r in templates["root.yaml"]["Resources"].values())
     summary = f"{nested} nested stacks, {imports} imports, {keys} parameter file keys"
-    return found + import_problems + file_problems + check_deletion(templates), summary
+    return found + import_problems + file_problems + check_prefix_rule(templates) + check_deletion(templates), summary
 
 
 def main() -> int:
