@@ -193,3 +193,12 @@ def test_a_failing_stack_fails_its_step_in_the_rehearsal(default_project, tmp_pa
     assert "error: deploy of stack property-valuation-api-dev-infra failed" in result.stderr
     assert "10.0.0.0/33" in result.output and "not a valid CIDR block" in result.output
     assert "--- make build-push" not in result.stdout
+
+
+def test_a_value_the_script_passes_is_checked_against_the_template_too(default_project, tmp_path):
+    result = make(
+        default_project, tmp_path, "deploy-api", "ENV=dev", "IMAGE_TAG=bad/tag", env={"AWS_ENDPOINT_URL": NOWHERE}
+    )
+    assert result.returncode != 0
+    assert "  - ImageTag is 'bad/tag' (from the deploy script); infra/api.yaml wants ^[A-Za-z0-9_]" in result.stderr
+    assert "error: fix infra/params/dev.json or the template; nothing was deployed" in result.stderr
