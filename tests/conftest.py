@@ -46,6 +46,26 @@ def default_project(cookies_session) -> Path:
 
 
 @pytest.fixture(scope="session")
+def bake_once(request, cookies_session):
+    """bake_once(answers) -> the project baked with these answers, baked once per session and
+    shared by every test that asks for the same answers (bakes are what the suite spends its
+    time on); no answers is the default project. Tests that change a project copy it first."""
+    baked: dict[str, Path] = {}
+
+    def get(answers: dict) -> Path:
+        if not answers:
+            return request.getfixturevalue("default_project")
+        key = json.dumps(answers, sort_keys=True)
+        if key not in baked:
+            result = bake(cookies_session, **answers)
+            assert result.exit_code == 0, result.exception
+            baked[key] = Path(result.project_path)
+        return baked[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def access_keys_project(cookies_session) -> Path:
     """The other deploy identity, without the manual production gate, baked once per session."""
     result = bake(cookies_session, deploy_identity="access_keys", manual_production_gate=False)

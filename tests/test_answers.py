@@ -130,3 +130,18 @@ def test_the_pre_generation_hook_checks_a_replayed_bad_answer(tmp_path):
     assert failed.returncode != 0
     assert "aws_region: 'Ireland' is not an AWS region code" in failed.stderr
     assert not (tmp_path / "second" / "property-valuation-api").exists()
+
+
+def test_the_stacks_check_the_project_name_by_the_hooks_rule(default_project):
+    """The slug rule is written in the hook and, once, in each stack a script deploys (Prefix's
+    AllowedPattern, kept equal by the project's cross-stack check): both accept the same names,
+    but for the hook's two extra refusals ('--' and a leading 'internal-')."""
+    sys.path.insert(0, str(TEMPLATE / "hooks"))
+    from answers import check_names
+
+    pattern = yaml.load((default_project / "infra/root.yaml").read_text(), Loader=yaml.BaseLoader)["Parameters"]
+    pattern = pattern["Prefix"]["AllowedPattern"]
+    others = {"package_name": "pkg", "author_email": "a@b.co", "alarm_email": "", "bitbucket_workspace": "ws"}
+    for slug in ["abc", "a" * 24, "a" * 25, "ab", "a-b", "a1-9", "1ab", "-ab", "ab-", "Abc", "a_b", "a.b", "abc\n"]:
+        hook = not any(e.startswith("project_slug") for e in check_names({"project_slug": slug, **others}))
+        assert hook == bool(re.fullmatch(pattern, slug)), slug

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import copy_project
+
 STACKS = {
     "bootstrap": "property-valuation-api-bootstrap",
     "infra": "property-valuation-api-dev-infra",
@@ -211,3 +213,28 @@ def test_reading_a_stack_tells_does_not_exist_from_any_other_error(default_proje
     else:
         assert f"could not read stack {STACKS['infra']}: " in result.stderr and "AccessDenied" in result.stderr
         assert "status=[]" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("account", "region", "message"),
+    [
+        (
+            "111111111111",
+            "eu-west-1",
+            "refusing to deploy dev into account 111111111111: dev belongs to account 999999999999 (project.json)",
+        ),
+        ("999999999999", "us-east-1", "refusing to deploy into region us-east-1: this project deploys to eu-west-2"),
+    ],
+    ids=["account", "region"],
+)
+def test_the_guard_refuses_another_account_or_region_than_project_json_names(
+    default_project, tmp_path, account, region, message
+):
+    project = copy_project(default_project, tmp_path)
+    facts = json.loads((project / "project.json").read_text())
+    facts["accounts"]["dev"], facts["region"] = "999999999999", "eu-west-2"
+    (project / "project.json").write_text(json.dumps(facts))
+    answers = {"sts get-caller-identity": {"stdout": account + "\n"}}
+    result, _ = run_lib(project, tmp_path, f"AWS_DEFAULT_REGION={region} guard_account", answers)
+    assert result.returncode == 1
+    assert f"error: {message}" in result.stderr, result.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .cfn_values import Stack
-from .conftest import bake, copy_project, run
+from .conftest import copy_project, run
 from .iam_policy import Request, is_allowed, trusts
 from .test_matrix import MATRIX, answers_of, combination_id
 
@@ -95,10 +95,8 @@ class Bootstrap:
 
 
 @pytest.fixture(scope="module", params=MATRIX, ids=[combination_id(c) for c in MATRIX])
-def baked(request, cookies_session) -> tuple[Path, dict]:
-    result = bake(cookies_session, **request.param)
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path), answers_of(request.param)
+def baked(request, bake_once) -> tuple[Path, dict]:
+    return bake_once(request.param), answers_of(request.param)
 
 
 @pytest.fixture(scope="module")

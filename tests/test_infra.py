@@ -16,31 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import bake, run
+from .conftest import run
+from .test_matrix import MATRIX, combination_id
 
-# Production's certificate: the default prod_account_id (the hook refuses any other account).
-CERTIFICATE = "arn:aws:acm:{region}:222222222222:certificate/12345678-1234-1234-1234-123456789012"
-COMBINATIONS = {
-    "defaults": {},
-    "az_count:3-nat_gateways:per_az-vpc_cidr:/24-region:ap-southeast-4-alb_access_logs": {
-        "az_count": "3",
-        "nat_gateways": "per_az",
-        "vpc_cidr": "192.168.10.0/24",
-        "aws_region": "ap-southeast-4",  # opened after 2022: log delivery by service principal
-        "alb_access_logs": True,
-    },
-    "nat_gateways:single-sidecar_image_source:public_ecr": {
-        "nat_gateways": "single",
-        "sidecar_image_source": "public_ecr",
-    },
-    "certificate_arn-hosted_zone_name-alb_access_logs-ecs_exec-alarm_email": {
-        "certificate_arn": CERTIFICATE.format(region="eu-west-1"),
-        "hosted_zone_name": "internal.example.com",
-        "alb_access_logs": True,
-        "ecs_exec": True,
-        "alarm_email": "ops@example.com",
-    },
-}
+# The combinations of tests/test_matrix.py's MATRIX whose network, region or load balancer
+# options differ from the defaults (the others change nothing these tests look at).
+COMBINATIONS = [c for c in MATRIX if not c or {"nat_gateways", "aws_region", "certificate_arn"} & c.keys()]
 NESTED = ["dashboard", "ecr", "ecs", "endpoints", "load-balancer", "security-groups", "topics", "vpc"]
 INTERFACE_ENDPOINTS = {"EcrApiEndpoint", "EcrDockerEndpoint", "LogsEndpoint", "MonitoringEndpoint"}
 
@@ -71,15 +52,10 @@ def params(project: Path, env: str) -> dict:
     return json.loads((project / "infra" / "params" / f"{env}.json").read_text())
 
 
-@pytest.fixture(scope="module", params=list(COMBINATIONS), ids=list(COMBINATIONS))
-def combination(request, cookies_session):
-    """(answers, baked project) for each combination; the defaults reuse the session bake."""
-    answers = COMBINATIONS[request.param]
-    if not answers:
-        return answers, request.getfixturevalue("default_project")
-    result = bake(cookies_session, **answers)
-    assert result.exit_code == 0, result.exception
-    return answers, Path(result.project_path)
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=[combination_id(c) for c in COMBINATIONS])
+def combination(request, bake_once):
+    """(answers, baked project) for each combination, baked once per session (shared with test_matrix)."""
+    return request.param, bake_once(request.param)
 
 
 def test_infra_files_are_exactly_those_the_options_need(combination):
@@ -446,6 +422,12 @@ BREAKAGES = {
         '"UseFargateSpot": "true"',
         '"UseFargateSpot": "yes"',
         "infra/params/dev.json: api.UseFargateSpot is 'yes'",
+    ),
+    "project-name-rule-differs": (
+        "api.yaml",
+        'AllowedPattern: "^[a-z][a-z0-9-]{1,22}[a-z0-9]$"',
+        'AllowedPattern: "^[a-z][a-z0-9-]{1,30}[a-z0-9]$"',
+        "Prefix must have the same AllowedPattern in bootstrap.yaml, root.yaml, api.yaml",
     ),
     "load-balancer-deletion-protection": (
         "load-balancer.yaml",

@@ -6,12 +6,13 @@ do the pairs that interact (no NAT x sidecar image source, deploy identity x pro
 gate, three zones x NAT per zone).
 """
 
+import json
 import re
 import sys
 
 import pytest
 
-from .conftest import GENERATED_SUITE, OPTIONS, bake, run
+from .conftest import GENERATED_SUITE, OPTIONS, run
 
 # Production's certificate: in the default prod_account_id and aws_region (the hook checks both).
 CERTIFICATE = "arn:aws:acm:eu-west-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
@@ -21,8 +22,22 @@ README_MAX_LINES = 200
 
 MATRIX = [
     {},
-    {"az_count": "3", "nat_gateways": "per_az"},
-    {"nat_gateways": "single", "sidecar_image_source": "public_ecr"},
+    {
+        "az_count": "3",
+        "nat_gateways": "per_az",
+        "vpc_cidr": "192.168.10.0/24",
+        "aws_region": "ap-southeast-4",  # opened after 2022: load balancer logs delivered by a service principal
+        "alb_access_logs": True,
+    },
+    {  # every bake-time fact of project.json differs from the defaults (test_scripts_are_the_same_...)
+        "nat_gateways": "single",
+        "sidecar_image_source": "public_ecr",
+        "deploy_identity": "access_keys",
+        "aws_region": "us-east-2",
+        "dev_account_id": "333333333333",
+        "prod_account_id": "444444444444",
+        "bitbucket_workspace": "acme",
+    },
     {"nat_gateways": "per_az", "sidecar_image_source": "ecr_copy"},
     {"deploy_identity": "access_keys", "manual_production_gate": True},
     {"deploy_identity": "oidc", "manual_production_gate": False},
@@ -90,6 +105,7 @@ BASE_FILES = {
     "model/__init__.py",
     "model/sample_data.py",
     "model/train.py",
+    "project.json",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements-train.txt",
@@ -166,17 +182,19 @@ def test_matrix_keys_are_variables_of_cookiecutter_json():
         assert set(combination) <= set(OPTIONS), set(combination) - set(OPTIONS)
 
 
+# What tools and tests leave in a project (all in its .gitignore): not files of the bake.
+CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".venv", "build"}
+
+
 @pytest.mark.parametrize("combination", MATRIX, ids=[combination_id(c) for c in MATRIX])
-def test_combination_bakes_validates_and_passes_its_tests(cookies, combination):
-    result = bake(cookies, **combination)
-    assert result.exit_code == 0, result.exception
-    project = result.project_path
+def test_combination_bakes_validates_and_passes_its_tests(bake_once, combination):
+    project = bake_once(combination)
     answers = answers_of(combination) | {"package_name": project.name.replace("-", "_")}
 
     files = {
         str(path.relative_to(project))
         for path in project.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+        if path.is_file() and not CACHES.intersection(path.relative_to(project).parts)
     }
     assert files == expected_files(answers)
     readme = (project / "README.md").read_text()
@@ -185,3 +203,27 @@ def test_combination_bakes_validates_and_passes_its_tests(cookies, combination):
     tests = run([sys.executable, *GENERATED_SUITE], project, timeout=300)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert re.search(r"\d+ passed", tests.stdout)
+
+
+# The bake-time facts the scripts read from project.json instead of having them rendered in.
+FACTS = ["aws_region", "dev_account_id", "prod_account_id", "deploy_identity", "bitbucket_workspace"]
+
+
+def test_scripts_are_the_same_whatever_the_accounts_region_identity_and_workspace(bake_once):
+    other = MATRIX[2]
+    assert all(answers_of(other)[fact] != answers_of({})[fact] for fact in [*FACTS, "sidecar_image_source"])
+    first, second = bake_once({}), bake_once(other)
+
+    def scripts(project):
+        return {p.name: p.read_bytes() for p in (project / "scripts").iterdir() if p.is_file()}
+
+    assert scripts(first).keys() == scripts(second).keys()
+    differ = sorted(name for name, text in scripts(first).items() if scripts(second)[name] != text)
+    assert differ == [], f"scripts/ differs between the bakes in {differ}: a bake-time fact belongs in project.json"
+    facts = json.loads((second / "project.json").read_text())
+    assert (facts["region"], facts["accounts"], facts["deploy_identity"], facts["bitbucket_workspace"]) == (
+        "us-east-2",
+        {"dev": "333333333333", "prod": "444444444444"},
+        "access_keys",
+        "acme",
+    )

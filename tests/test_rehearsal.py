@@ -177,8 +177,8 @@ def test_a_broken_parameter_stops_deploy_infra_before_aws(default_project, tmp_p
         env={"AWS_ENDPOINT_URL": NOWHERE, "AWS_DEFAULT_REGION": "eu-west-1"},
     )
     assert result.returncode != 0
-    assert "VpcCIDR: not a parameter of the template" in result.stderr
-    assert "VpcCidr: required by the template but not given" in result.stderr
+    assert "infra/params/dev.json: infra.VpcCIDR is not a parameter of infra/root.yaml" in result.stderr
+    assert "infra/params/dev.json: infra has no value for VpcCidr, which infra/root.yaml requires" in result.stderr
     assert "error: fix infra/params/dev.json or the template; nothing was deployed" in result.stderr
 
 
@@ -195,13 +195,10 @@ def test_a_failing_stack_fails_its_step_in_the_rehearsal(default_project, tmp_pa
     assert "--- make build-push" not in result.stdout
 
 
-def test_the_account_guard_refuses_the_wrong_account(default_project, tmp_path):
-    project = copy_project(default_project, tmp_path)
-    lib = project / "scripts/lib.sh"
-    lib.write_text(lib.read_text().replace('EXPECTED_ACCOUNT="111111111111"', 'EXPECTED_ACCOUNT="999999999999"'))
-    result = make(project, tmp_path, "rehearse")  # the emulator still answers as account 111111111111
-    assert result.returncode != 0
-    assert "rehearse: step bootstrap failed" in result.stderr
-    assert (
-        "error: refusing to deploy dev into account 111111111111: dev belongs to account 999999999999" in result.stderr
+def test_a_value_the_script_passes_is_checked_against_the_template_too(default_project, tmp_path):
+    result = make(
+        default_project, tmp_path, "deploy-api", "ENV=dev", "IMAGE_TAG=bad/tag", env={"AWS_ENDPOINT_URL": NOWHERE}
     )
+    assert result.returncode != 0
+    assert "  - ImageTag is 'bad/tag' (from the deploy script); infra/api.yaml wants ^[A-Za-z0-9_]" in result.stderr
+    assert "error: fix infra/params/dev.json or the template; nothing was deployed" in result.stderr

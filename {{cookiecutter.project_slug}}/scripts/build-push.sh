@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Train the model, build the image and push it to the environment's ECR repository,
-# tagged with the commit.
-{%- if cookiecutter.sidecar_image_source == "ecr_copy" %} Then copy the pinned CloudWatch agent image into
-# ECR, so tasks in private subnets without NAT can pull it.
-{%- endif %}
+# tagged with the commit. With sidecar_image_source "ecr_copy" (project.json), then copy the
+# pinned CloudWatch agent image into ECR, so tasks in private subnets without NAT can pull it.
 #
 #   scripts/build-push.sh dev|prod       (make build-push ENV=dev)
 # IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. A tag already in ECR
@@ -45,19 +43,19 @@ else
     "$ROOT"
   docker push "$repository_uri:$IMAGE_TAG"
 fi
-{%- if cookiecutter.sidecar_image_source == "ecr_copy" %}
 
-agent_tag="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["api"].get("AgentImageTag", ""))' "$PARAMS_FILE")"
-[ -n "$agent_tag" ] || die "infra/params/$ENV_NAME.json has no api.AgentImageTag (the CloudWatch agent tag to copy)"
-agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
-agent_uri="$(stack_output "$INFRA_STACK" AgentRepositoryUri)"
-if image_in_ecr "$agent_repository" "$agent_tag"; then
-  say "$agent_repository:$agent_tag is already in ECR"
-else
-  say "copying the CloudWatch agent $agent_tag into $agent_uri"
-  docker pull "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag"
-  docker tag "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag" "$agent_uri:$agent_tag"
-  docker push "$agent_uri:$agent_tag"
+if [ "$SIDECAR_IMAGE_SOURCE" = ecr_copy ]; then
+  agent_tag="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["api"].get("AgentImageTag", ""))' "$PARAMS_FILE")"
+  [ -n "$agent_tag" ] || die "infra/params/$ENV_NAME.json has no api.AgentImageTag (the CloudWatch agent tag to copy)"
+  agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
+  agent_uri="$(stack_output "$INFRA_STACK" AgentRepositoryUri)"
+  if image_in_ecr "$agent_repository" "$agent_tag"; then
+    say "$agent_repository:$agent_tag is already in ECR"
+  else
+    say "copying the CloudWatch agent $agent_tag into $agent_uri"
+    docker pull "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag"
+    docker tag "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag" "$agent_uri:$agent_tag"
+    docker push "$agent_uri:$agent_tag"
+  fi
 fi
-{%- endif %}
 say "pushed $repository_uri:$IMAGE_TAG"

@@ -15,7 +15,6 @@ execution role may create).
 
 import importlib.util
 import json
-import re
 from pathlib import Path
 
 from policy_grants import action_matches, granted, inline_statements
@@ -37,11 +36,6 @@ EXCEPTIONS = {
     "s3:REST.PUT.OBJECT": "LogGroup: not an IAM action (an S3 access-log operation name); nothing to grant",
     "iam:DeleteRolePermissionsBoundary": "IAM Role: removing a role's boundary, which the role denies (no escalation)",
 }
-
-
-def project_region() -> str:
-    lib = (ROOT / "scripts" / "lib.sh").read_text()
-    return re.search(r'^PROJECT_REGION="([a-z0-9-]+)"', lib, re.MULTILINE).group(1)
 
 
 def schemas_dir() -> Path | None:
@@ -108,7 +102,7 @@ def problems() -> tuple[list[str], str]:
     schemas = schemas_dir()
     if schemas is None:
         return [], "skip"
-    region = project_region()
+    region = json.loads((ROOT / "project.json").read_text())["region"]
     types = stack_resource_types()
     needed, unknown = required_permissions(schemas, region, set(types))
     role = cross_stack.load(ROOT / "infra" / "bootstrap.yaml")["Resources"][ROLE]

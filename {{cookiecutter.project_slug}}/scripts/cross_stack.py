@@ -10,8 +10,11 @@ What no single-template linter sees:
   is declared twice, and no export's value comes from a parameter (parameters are what
   users tune, and AWS refuses to change an export another stack imports);
 - every key of infra/params/<env>.json is a parameter of its template, with an allowed
-  value (AllowedValues, AllowedPattern), and together with what the deploy scripts pass,
-  every required parameter is set;
+  value (AllowedValues, AllowedPattern, MinValue/MaxValue), and together with what the
+  deploy scripts pass, every required parameter is set (parameter_problems, which
+  scripts/stack_params.py runs again with the scripts' values before every deploy);
+- Prefix, the project name, has one AllowedPattern in every stack a script deploys
+  (bootstrap, root, api); nested stacks take it from the root without checking it again;
 - a value both stacks take as a parameter (SHARED_PARAMETERS; never an export, which AWS
   refuses to change while another stack imports it) is the same in both sections;
 - no resource can turn a failed first create or a dev teardown into ROLLBACK_FAILED or
@@ -33,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 # Sections of a parameter file -> (template, parameters the deploy scripts pass themselves).
 PARAMETER_FILES = {
-    "infra": ("root.yaml", {"EnvironmentName"}),
-    "api": ("api.yaml", {"EnvironmentName", "ImageTag"}),
+    "infra": ("root.yaml", {"Prefix", "EnvironmentName"}),
+    "api": ("api.yaml", {"Prefix", "EnvironmentName", "ImageTag"}),
 }
 # Values users tune that both stacks need: each is a parameter of both templates, set in
 # both sections of every parameter file, and the two values must be equal.
@@ -157,6 +160,61 @@ def check_imports(templates: dict[str, dict]) -> tuple[list[str], int]:
     return problems, imports
 
 
+def as_text(value) -> str:
+    """A parameter value as CloudFormation receives it (JSON true -> "true")."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def refusals(spec: dict, value: str) -> list[str]:
+    """What a parameter's declaration (AllowedValues, AllowedPattern, MinValue/MaxValue) refuses in value."""
+    allowed = [as_text(v) for v in spec.get("AllowedValues", [])]
+    pattern = spec.get("AllowedPattern")
+    if allowed and value not in allowed:
+        return [f"allows {allowed}"]
+    if pattern and not re.fullmatch(pattern, value):
+        return [f"wants {pattern}"]
+    if spec.get("Type") != "Number":
+        return []
+    try:
+        number = float(value)
+    except ValueError:
+        return ["wants a number"]
+    found = []
+    if "MinValue" in spec and number < float(spec["MinValue"]):
+        found.append(f"wants at least {spec['MinValue']}")
+    if "MaxValue" in spec and number > float(spec["MaxValue"]):
+        found.append(f"wants at most {spec['MaxValue']}")
+    return found
+
+
+def parameter_problems(where: str, template: str, declared: dict, values: dict, passed: dict) -> list[str]:
+    """What the parameters of `template` refuse in `values`, one section of a parameter file (`where`), and
+    in `passed`, what the deploy scripts pass (a value None: known only when they deploy). Run by
+    `make validate` for every parameter file and by scripts/stack_params.py before every deploy."""
+    problems = []
+    for key, value in values.items():
+        if key not in declared:
+            problems.append(f"{where}.{key} is not a parameter of {template}")
+        elif key in passed:
+            problems.append(f"{where}.{key} is passed by the deploy scripts; remove it here")
+        else:
+            problems += [
+                f"{where}.{key} is {as_text(value)!r}; {template} {why}"
+                for why in refusals(declared[key], as_text(value))
+            ]
+    for key, value in passed.items():
+        if key not in declared:
+            problems.append(f"{key} (from the deploy script) is not a parameter of {template}")
+        elif value is not None:
+            problems += [
+                f"{key} is {value!r} (from the deploy script); {template} {why}"
+                for why in refusals(declared[key], value)
+            ]
+    for key in sorted(k for k, v in declared.items() if "Default" not in v and k not in values and k not in passed):
+        problems.append(f"{where} has no value for {key}, which {template} requires")
+    return problems
+
+
 def check_parameter_files(templates: dict[str, dict]) -> tuple[list[str], int]:
     problems = []
     keys = 0
@@ -172,22 +230,9 @@ def check_parameter_files(templates: dict[str, dict]) -> tuple[list[str], int]:
             continue
         for section, (file, from_scripts) in PARAMETER_FILES.items():
             declared = templates.get(file, {}).get("Parameters", {})
-            values = sections[section]
-            keys += len(values)
-            for key, value in values.items():
-                allowed = declared.get(key, {}).get("AllowedValues")
-                pattern = declared.get(key, {}).get("AllowedPattern")
-                if key not in declared:
-                    problems.append(f"{rel}: {section}.{key} is not a parameter of infra/{file}")
-                elif allowed and str(value) not in map(str, allowed):
-                    problems.append(f"{rel}: {section}.{key} is {value!r}; infra/{file} allows {allowed}")
-                elif pattern and not re.fullmatch(pattern, str(value)):
-                    problems.append(f"{rel}: {section}.{key} is {value!r}; infra/{file} wants {pattern}")
-                elif key in from_scripts:
-                    problems.append(f"{rel}: {section}.{key} is passed by the deploy scripts; remove it here")
-            required = {k for k, v in declared.items() if "Default" not in v}
-            for key in sorted(required - set(values) - from_scripts):
-                problems.append(f"{rel}: {section} has no value for {key}, which infra/{file} requires")
+            keys += len(sections[section])
+            passed = dict.fromkeys(from_scripts)
+            problems += parameter_problems(f"{rel}: {section}", f"infra/{file}", declared, sections[section], passed)
         for key in SHARED_PARAMETERS:
             found = {section: sections[section].get(key) for section in PARAMETER_FILES}
             if len({str(value) for value in found.values()}) != 1:
@@ -260,6 +305,16 @@ def check_deletion(templates: dict[str, dict]) -> list[str]:
     return problems
 
 
+def check_prefix_rule(templates: dict[str, dict]) -> list[str]:
+    """The project name's rule (Prefix's AllowedPattern) is written in each stack a script deploys,
+    the same in each; nested stacks take Prefix from the root stack, which has checked it."""
+    deployed = ["bootstrap.yaml", *(file for file, _ in PARAMETER_FILES.values())]
+    rules = {file: templates[file]["Parameters"]["Prefix"].get("AllowedPattern") for file in deployed}
+    if None in rules.values() or len(set(rules.values())) != 1:
+        return [f"Prefix must have the same AllowedPattern in {', '.join(deployed)}: got {rules}"]
+    return []
+
+
 def problems() -> tuple[list[str], str]:
     """All problems found, and a one-line summary of what was checked."""
     if not (INFRA / "root.yaml").is_file():
@@ -270,7 +325,7 @@ def problems() -> tuple[list[str], str]:
     file_problems, keys = check_parameter_files(templates)
     nested = sum(r.get("Type") == "AWS::CloudFormation::Stack" for r in templates["root.yaml"]["Resources"].values())
     summary = f"{nested} nested stacks, {imports} imports, {keys} parameter file keys"
-    return found + import_problems + file_problems + check_deletion(templates), summary
+    return found + import_problems + file_problems + check_prefix_rule(templates) + check_deletion(templates), summary
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 use_environment "${1:-}"
 IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
 require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
-stack_parameters api "$ROOT/infra/api.yaml" "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "ImageTag=$IMAGE_TAG"
+stack_parameters api "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "ImageTag=$IMAGE_TAG"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"
@@ -39,8 +39,8 @@ grep -q ":$IMAGE_TAG\b" <<<"$images" ||
   die "service $service does not run image tag $IMAGE_TAG after the deploy (it runs: $images); was it rolled back?"
 say "service $service is stable and runs $repository:$IMAGE_TAG"
 mark_running "$repository" "$IMAGE_TAG"
-{%- if cookiecutter.sidecar_image_source == "ecr_copy" %}
-agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
-agent_tag="$(stack_parameter "$API_STACK" AgentImageTag)"
-mark_running "$agent_repository" "$agent_tag"
-{%- endif %}
+if [ "$SIDECAR_IMAGE_SOURCE" = ecr_copy ]; then
+  agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
+  agent_tag="$(stack_parameter "$API_STACK" AgentImageTag)"
+  mark_running "$agent_repository" "$agent_tag"
+fi

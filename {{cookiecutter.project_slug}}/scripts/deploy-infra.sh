@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-stack_parameters infra "$ROOT/infra/root.yaml" "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME"
+stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"

@@ -12,16 +12,24 @@ if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then
   exit 1
 fi
 
-PROJECT="{{ cookiecutter.project_slug }}"
-PROJECT_REGION="{{ cookiecutter.aws_region }}"
-DEPLOY_IDENTITY="{{ cookiecutter.deploy_identity }}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BOOTSTRAP_STACK="$PROJECT-bootstrap"
 
 die() {
   echo "error: $*" >&2
   exit 1
 }
+
+# The bake-time facts (project name, region, accounts, deploy identity, workspace, sidecar
+# image source) are in project.json at the repository's root, read by every script; JSON,
+# because the Python scripts read it natively and bash already runs python3 (load_stack).
+facts="$(python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["project"], c["region"], c["deploy_identity"], c["accounts"]["dev"], c["accounts"]["prod"],
+      c["bitbucket_workspace"], c["sidecar_image_source"], sep="\n")' "$ROOT/project.json" 2>&1)" ||
+  die "cannot read project.json: ${facts##*$'\n'}"
+{ read -r PROJECT; read -r PROJECT_REGION; read -r DEPLOY_IDENTITY; read -r DEV_ACCOUNT; read -r PROD_ACCOUNT
+  read -r BITBUCKET_WORKSPACE; read -r SIDECAR_IMAGE_SOURCE; } <<<"$facts"
+BOOTSTRAP_STACK="$PROJECT-bootstrap"
 
 say() {
   echo "==> $*"
@@ -32,8 +40,8 @@ say() {
 use_environment() {
   ENV_NAME="${1:-}"
   case "$ENV_NAME" in
-    dev) EXPECTED_ACCOUNT="{{ cookiecutter.dev_account_id }}" DEPLOYMENT=Test ;;
-    prod) EXPECTED_ACCOUNT="{{ cookiecutter.prod_account_id }}" DEPLOYMENT=Production ;;
+    dev) EXPECTED_ACCOUNT="$DEV_ACCOUNT" DEPLOYMENT=Test ;;
+    prod) EXPECTED_ACCOUNT="$PROD_ACCOUNT" DEPLOYMENT=Production ;;
     "") die "no environment given: run $(basename "$0") dev|prod (or make <target> ENV=dev)" ;;
     *) die "unknown environment '$ENV_NAME': use dev or prod" ;;
   esac
@@ -66,13 +74,11 @@ use_credentials() {
     printf '%s' "$BITBUCKET_STEP_OIDC_TOKEN" >"$AWS_WEB_IDENTITY_TOKEN_FILE"
     export AWS_WEB_IDENTITY_TOKEN_FILE
     export AWS_ROLE_SESSION_NAME="bitbucket-${BITBUCKET_BUILD_NUMBER:-local}"
-  elif [ -n "${BITBUCKET_BUILD_NUMBER:-}" ]; then
-{%- if cookiecutter.deploy_identity == "oidc" %}
+  elif [ -n "${BITBUCKET_BUILD_NUMBER:-}" ] && [ "$DEPLOY_IDENTITY" = oidc ]; then
     die "no OIDC token in this pipeline step: give the step 'oidc: true' in bitbucket-pipelines.yml"
-{%- else %}
+  elif [ -n "${BITBUCKET_BUILD_NUMBER:-}" ]; then
     require_var AWS_ACCESS_KEY_ID "store the deploy user's access key id as a secured deployment variable"
     require_var AWS_SECRET_ACCESS_KEY "store the deploy user's secret access key as a secured deployment variable"
-{%- endif %}
   fi
 }
 
@@ -82,7 +88,7 @@ guard_account() {
   identity="$(aws sts get-caller-identity --query Account --output text 2>&1)" ||
     die "no usable AWS credentials for $ENV_NAME (aws sts get-caller-identity said: $identity)"
   [ "$identity" = "$EXPECTED_ACCOUNT" ] ||
-    die "refusing to deploy $ENV_NAME into account $identity: $ENV_NAME belongs to account $EXPECTED_ACCOUNT (scripts/lib.sh)"
+    die "refusing to deploy $ENV_NAME into account $identity: $ENV_NAME belongs to account $EXPECTED_ACCOUNT (project.json)"
   [ "$AWS_DEFAULT_REGION" = "$PROJECT_REGION" ] ||
     die "refusing to deploy into region $AWS_DEFAULT_REGION: this project deploys to $PROJECT_REGION (AWS_DEFAULT_REGION)"
   say "$ENV_NAME: account $identity, region $AWS_DEFAULT_REGION"
@@ -145,11 +151,11 @@ stack_parameter() { # STACK KEY -> value, or nothing
   echo "${STACK_INFO["$1 parameter $2"]:-}"
 }
 
-# usage: stack_parameters SECTION TEMPLATE [Key=Value ...] -- sets the array PARAMETERS
-# from infra/params/<env>.json, checked against the template (scripts/stack_params.py).
+# usage: stack_parameters SECTION [Key=Value ...] -- sets the array PARAMETERS from
+# infra/params/<env>.json, checked against the section's template (scripts/stack_params.py).
 stack_parameters() {
   local lines
-  lines="$(python3 "$ROOT/scripts/stack_params.py" "$PARAMS_FILE" "$@")" ||
+  lines="$(python3 "$ROOT/scripts/stack_params.py" "$ENV_NAME" "$@")" ||
     die "fix infra/params/$ENV_NAME.json or the template; nothing was deployed"
   mapfile -t PARAMETERS <<<"$lines"
 }

@@ -8,6 +8,7 @@
   has `oidc: true` when the project deploys with OIDC, and build-push has the docker service.
 """
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -34,8 +35,7 @@ def make_targets(root: Path) -> set[str]:
 
 
 def uses_oidc(root: Path) -> bool:
-    lib = root / "scripts" / "lib.sh"
-    return lib.is_file() and 'DEPLOY_IDENTITY="oidc"' in lib.read_text()
+    return json.loads((root / "project.json").read_text())["deploy_identity"] == "oidc"
 
 
 def steps_of(node, where: str, deployment: str | None = None):

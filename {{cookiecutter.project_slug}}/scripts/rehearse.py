@@ -42,11 +42,9 @@ import boto3
 import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "{{ cookiecutter.project_slug }}"
-REGION = "{{ cookiecutter.aws_region }}"
-DEV_ACCOUNT = "{{ cookiecutter.dev_account_id }}"
-OIDC = "{{ cookiecutter.deploy_identity }}" == "oidc"
-AGENT_COPY = "{{ cookiecutter.sidecar_image_source }}" == "ecr_copy"
+CONFIG = json.loads((ROOT / "project.json").read_text())  # the bake-time facts
+PROJECT, REGION, DEV_ACCOUNT = CONFIG["project"], CONFIG["region"], CONFIG["accounts"]["dev"]
+OIDC, AGENT_COPY = CONFIG["deploy_identity"] == "oidc", CONFIG["sidecar_image_source"] == "ecr_copy"
 ENV = "dev"
 BOOTSTRAP_STACK, INFRA_STACK, API_STACK = f"{PROJECT}-bootstrap", f"{PROJECT}-{ENV}-infra", f"{PROJECT}-{ENV}-api"
 
