@@ -17,7 +17,8 @@ checked statically by scripts/rehearse.py instead.
 4. Intrinsics: `Fn::Cidr` is not implemented (infra/vpc.yaml computes its subnets with
    it), `Fn::GetAZs ""` lists the zones of us-east-1 instead of the stack's region, and
    the load balancer's and target group's *FullName attributes (metric dimensions) are
-   missing.
+   missing; `Fn::FindInMap` looks a Number parameter up as a number, where CloudFormation
+   uses its text (infra/api.yaml finds the worker count by TaskCpu).
 5. Updates: a changed parameter only updates resources that `Ref` it directly, so a new
    ImageTag (used in a `Fn::Sub`) changes nothing, and resources that depend on a changed
    resource (the service on its task definition) are not updated.
@@ -110,6 +111,12 @@ def clean_json(resource_json, resources_map):  # 4
         return FULL_NAMES[attribute](resources_map[name].arn)
     if isinstance(resource_json, dict) and resource_json.get("Fn::GetAZs", None) == "":
         return [f"{resources_map._region_name}{zone}" for zone in "abc"]
+    if isinstance(resource_json, dict) and "Fn::FindInMap" in resource_json:
+        name, *keys = resource_json["Fn::FindInMap"]
+        found = resources_map[name]
+        for key in keys:
+            found = found[str(clean_json(key, resources_map))]
+        return found
     return _clean_json(resource_json, resources_map)
 
 
