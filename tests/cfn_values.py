@@ -7,38 +7,24 @@ Fn::Equals, Fn::Join, pseudo parameters, and the Ref/Arn values of the resource 
 declare (RESOURCE_VALUES). Anything else raises, so a new intrinsic cannot pass unread.
 """
 
+import importlib.util
 import re
 from pathlib import Path
 
-import yaml
 
-
-class Loader(yaml.SafeLoader):
-    """Short tags as their long form: !Ref X -> {"Ref": "X"}, !GetAtt A.B -> {"Fn::GetAtt": ["A", "B"]}."""
-
-
-def _long_form(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-Loader.add_multi_constructor("!", _long_form)
+def load_template(path: Path) -> dict:
+    """The bake's own CloudFormation reader (scripts/cross_stack.py), so both read tags alike."""
+    spec = importlib.util.spec_from_file_location("cross_stack", path.parents[1] / "scripts" / "cross_stack.py")
+    cross_stack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cross_stack)
+    return cross_stack.load(path)
 
 
 class Stack:
     """One template deployed (on paper) as `name` in an account and region."""
 
     def __init__(self, path: Path, parameters: dict, name: str, account: str, region: str):
-        self.template = yaml.load(path.read_text(), Loader=Loader)  # a SafeLoader subclass
+        self.template = load_template(path)
         defaults = {k: v.get("Default") for k, v in self.template.get("Parameters", {}).items()}
         self.parameters = {**defaults, **parameters}
         missing = [k for k, v in self.parameters.items() if v is None]
