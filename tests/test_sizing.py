@@ -9,9 +9,7 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
-from .cfn_values import Loader
+from .cfn_values import load_template
 from .conftest import bake
 
 TASK_CPUS = [256, 512, 1024, 2048, 4096]  # every CPU size Fargate allows
@@ -26,7 +24,7 @@ def dockerfile_command(project: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def api_stack(project: Path) -> dict:
-    return yaml.load((project / "infra" / "api.yaml").read_text(), Loader=Loader)
+    return load_template(project / "infra" / "api.yaml")
 
 
 def task_workers(project: Path) -> dict[int, int]:
