@@ -86,6 +86,29 @@ def check_names(a):
     return errors
 
 
+# Names the service already uses for its other routes, fields and metrics.
+TAKEN = {"model", "health_check", "docs", "redoc", "openapi", "requests", "responses", "probabilities", "batch"}
+NAME = re.compile(r"[a-z][a-z0-9_]{0,28}[a-z0-9]")
+
+
+def check_model_names(a):
+    """The request's noun, its plural and the prediction's name become Python identifiers, a
+    JSON key, a route and metric names: lowercase words joined by underscores."""
+    errors = []
+    for field in ("item_name", "item_plural", "prediction_name"):
+        name = a[field]
+        if not NAME.fullmatch(name) or "__" in name or keyword.iskeyword(name):
+            errors.append(
+                f"{field}: {name!r} is not allowed; use 2 to 30 lowercase letters, digits and single "
+                "underscores, starting with a letter (for example 'property', 'properties', 'valuation')"
+            )
+        elif name in TAKEN or name.startswith("model_"):
+            errors.append(f"{field}: {name!r} is taken by the service; choose another name")
+    if a["item_plural"] == a["item_name"]:
+        errors.append(f"item_plural: {a['item_plural']!r} is also item_name; give the plural form (the batch key)")
+    return errors
+
+
 def check_aws(a):
     errors = []
     if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", a["aws_region"]):
@@ -182,7 +205,7 @@ def check_sizes(a):
     return errors
 
 
-CHECKS = (check_text, check_names, check_aws, check_network, check_sizes)
+CHECKS = (check_text, check_names, check_model_names, check_aws, check_network, check_sizes)
 
 
 def problems(answers: dict) -> list[str]:

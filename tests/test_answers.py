@@ -25,6 +25,13 @@ BAD_ANSWERS = [
     ({"package_name": "class"}, "package_name: 'class' is not a usable Python package name"),
     ({"package_name": "json"}, "package_name: 'json'"),
     ({"package_name": "has-dash"}, "package_name"),
+    ({"item_name": "Customer"}, "item_name: 'Customer' is not allowed"),
+    ({"item_name": "bank account"}, "item_name: 'bank account' is not allowed"),
+    ({"item_name": "class"}, "item_name: 'class' is not allowed"),
+    ({"item_plural": "model_rows"}, "item_plural: 'model_rows' is taken by the service"),
+    ({"item_name": "order", "item_plural": "order"}, "item_plural: 'order' is also item_name"),
+    ({"prediction_name": "health_check"}, "prediction_name: 'health_check' is taken by the service"),
+    ({"prediction_name": "churn-risk"}, "prediction_name: 'churn-risk' is not allowed"),
     ({"author_email": "nobody"}, "author_email: 'nobody' is not an email address"),
     ({"alarm_email": "oncall@"}, "alarm_email: 'oncall@'"),
     ({"aws_region": "Ireland"}, "aws_region: 'Ireland' is not an AWS region code"),
@@ -73,7 +80,7 @@ def test_bad_answer_is_refused_with_a_message_naming_the_field(cookies, tmp_path
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("az_count", "4"), ("nat_gateways", "lots"), ("task_cpu", "300"), ("deploy_identity", "root")]
+    ("field", "value"), [("az_count", "4"), ("model_task", "clustering"), ("nat_gateways", "lots"), ("task_cpu", "300"), ("deploy_identity", "root")]
 )
 def test_a_value_outside_a_choice_is_refused_by_cookiecutter(cookies, tmp_path, field, value):
     result = bake(cookies, **{field: value})

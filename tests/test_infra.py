@@ -248,7 +248,8 @@ def test_a_value_users_tune_is_a_parameter_of_both_stacks_not_an_export(combinat
     root, api = template(project, "root.yaml"), template(project, "api.yaml")
     assert "LatencyAlarmMs" not in root["Outputs"]
     assert "LatencyAlarmMs" in api["Parameters"] and "Default" not in api["Parameters"]["LatencyAlarmMs"]
-    latency = api["Resources"]["ValuationLatencyAlarm"]["Properties"]
+    # <Prediction>LatencyAlarm: named after the answer prediction_name (ValuationLatencyAlarm by default)
+    [latency] = [r["Properties"] for name, r in api["Resources"].items() if name.endswith("LatencyAlarm")]
     assert latency["Threshold"] == "LatencyAlarmMs"  # !Ref, not Fn::ImportValue
     assert root["Resources"]["DashboardStack"]["Properties"]["Parameters"]["LatencyAlarmMs"] == "LatencyAlarmMs"
     expected = int(answers.get("latency_alarm_ms", "250"))

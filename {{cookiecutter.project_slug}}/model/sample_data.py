@@ -1,3 +1,4 @@
+{% if cookiecutter.model_task == "regression" -%}
 """Synthetic but realistic property sales, generated deterministically.
 
 Prices follow a hedonic model: a price per square metre by district, adjusted for the
@@ -7,7 +8,7 @@ Replace `generate` with your own data loading when you bring a real data set.
 
 import numpy as np
 
-from {{ cookiecutter.package_name }}.model import DISTRICTS, ENERGY_RATINGS, PROPERTY_TYPES
+from {{ cookiecutter.package_name }}.contract import DISTRICTS, ENERGY_RATINGS, PROPERTY_TYPES
 
 PRICE_PER_M2 = dict(zip(DISTRICTS, [6500, 6000, 5200, 5000, 4300, 3400, 3100, 2500], strict=True))
 TYPE_FACTOR = dict(zip(PROPERTY_TYPES, [1.00, 0.95, 1.05, 1.15], strict=True))
@@ -60,3 +61,55 @@ def generate(rows: int = 20_000, seed: int = 42) -> tuple[list[dict], np.ndarray
             }
         )
     return records, prices
+{%- else -%}
+"""Synthetic but realistic customers of a subscription service, generated deterministically.
+
+Whether a customer churns (leaves within 90 days) follows a logistic model: short tenure,
+a monthly billing, many support tickets and a high bill for the plan raise the odds; a
+yearly contract, autopay and a premium plan lower them. About a quarter churn.
+Replace `generate` with your own data loading when you bring a real data set.
+"""
+
+import numpy as np
+
+from {{ cookiecutter.package_name }}.contract import BILLINGS, CLASSES, PLANS
+
+PLAN_SHARE = [0.45, 0.35, 0.20]
+PLAN_PRICE = dict(zip(PLANS, [15.0, 35.0, 70.0], strict=True))
+PLAN_EFFECT = dict(zip(PLANS, [0.3, 0.0, -0.5], strict=True))
+
+
+def generate(rows: int = 20_000, seed: int = 42) -> tuple[list[dict], np.ndarray]:
+    """Return `rows` customer records (request-shaped dicts) and their classes (from CLASSES)."""
+    rng = np.random.default_rng(seed)
+    plans = rng.choice(PLANS, size=rows, p=PLAN_SHARE)
+    records, labels = [], []
+    for plan in plans:
+        billing = BILLINGS[int(rng.random() < 0.35)]
+        tenure = int(min(rng.exponential(24), 600))
+        spend = round(float(PLAN_PRICE[plan] * rng.lognormal(0, 0.25)), 2)
+        tickets = int(rng.poisson(0.8 if plan == "premium" else 1.4))
+        autopay = bool(rng.random() < 0.55)
+        odds = (
+            0.4
+            + PLAN_EFFECT[plan]
+            - (1.6 if billing == "yearly" else 0.0)
+            - 0.9 * np.log1p(tenure / 6)
+            + 0.45 * tickets
+            + 1.2 * (spend / PLAN_PRICE[plan] - 1)
+            - (0.6 if autopay else 0.0)
+        )
+        churns = rng.random() < 1 / (1 + np.exp(-odds))
+        labels.append(CLASSES[int(churns)])
+        records.append(
+            {
+                "plan": str(plan),
+                "billing": billing,
+                "tenure_months": tenure,
+                "monthly_spend": spend,
+                "support_tickets_90d": tickets,
+                "autopay": autopay,
+            }
+        )
+    return records, np.array(labels)
+{%- endif %}

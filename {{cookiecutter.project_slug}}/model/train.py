@@ -1,10 +1,11 @@
-"""Train the valuation model and export it for the service.
+"""Train the model and export it for the service.
 
     python -m model.train [--output model/artifacts/model.onnx] [--rows 20000]
 
 Fits a scikit-learn estimator, exports it to ONNX (skl2onnx) and checks that ONNX Runtime,
-which the service uses, gives the same valuations on the holdout set; the holdout metrics
-are the served model's. Writes the .onnx file and, beside it, a JSON file with the version,
+which the service uses, gives the same answers on the holdout set; the holdout metrics
+are the served model's (by contract.TASK: MAE, MAPE and R2 for a regression; log loss,
+ROC AUC and accuracy for a classification). Writes the .onnx file and, beside it, a JSON file with the version,
 features, holdout metrics, library versions and the .onnx file's size and SHA-256. The service
 refuses an artifact whose features do not match its own, whose two files come from different
 runs, or whose .onnx file is not byte for byte the one training wrote.
@@ -22,19 +23,14 @@ import onnxruntime
 import skl2onnx
 import sklearn
 from skl2onnx.common.data_types import FloatTensorType
-from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, r2_score
+from skl2onnx.helpers.onnx_helper import select_model_inputs_outputs
+from sklearn import metrics
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import {{ "GradientBoostingRegressor" if cookiecutter.model_task == "regression" else "GradientBoostingClassifier" }}
 from sklearn.model_selection import train_test_split
 
-from {{ cookiecutter.package_name }}.model import (
-    FEATURES,
-    ModelLoadError,
-    Property,
-    fingerprint,
-    metadata_path,
-    open_session,
-    to_matrix,
-)
+from {{ cookiecutter.package_name }}.contract import CLASSES, FEATURES, TARGET, TASK, {{ cookiecutter.__item_class }}, to_matrix
+from {{ cookiecutter.package_name }}.model import ModelLoadError, fingerprint, metadata_path, open_session
 
 from model.sample_data import generate
 
@@ -42,9 +38,10 @@ MODEL_NAME = "{{ cookiecutter.project_slug }}"
 
 
 class ExportMismatch(RuntimeError):
-    """The ONNX export does not give the trained model's valuations."""
+    """The ONNX export does not give the trained model's answers."""
 
 
+{% if cookiecutter.model_task == "regression" -%}
 def build_estimator() -> GradientBoostingRegressor:
     """Gradient-boosted trees. District and type go in as category indices (to_matrix); the
     trees split on them as they need. Any estimator skl2onnx converts can replace this one
@@ -52,23 +49,87 @@ def build_estimator() -> GradientBoostingRegressor:
     return GradientBoostingRegressor(n_estimators=150, max_depth=6, learning_rate=0.1, random_state=0)
 
 
-def export_onnx(estimator: GradientBoostingRegressor, output: Path, version: str) -> None:
-    """Write the fitted estimator as ONNX (one float matrix of FEATURES columns in, one value per
-    row out), stamped with the version that model.json records, so the two cannot be mixed up."""
-    onnx = skl2onnx.convert_sklearn(estimator, initial_types=[("features", FloatTensorType([None, len(FEATURES)]))])
+def fit(estimator: BaseEstimator, x: np.ndarray, y: np.ndarray) -> BaseEstimator:
+    """Weights 1/price: plain squared error chases the expensive houses, 1/price² (relative
+    error) valued everything a little low; 1/price gave the same MAPE with no median bias."""
+    return estimator.fit(x, y, sample_weight=y.mean() / y)
+{%- else -%}
+def build_estimator() -> GradientBoostingClassifier:
+    """Gradient-boosted trees. Plan and billing go in as category indices (to_matrix); the
+    trees split on them as they need. Any classifier skl2onnx converts can replace this one
+    (most of scikit-learn's do) if it has predict_proba."""
+    return GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.1, random_state=0)
+
+
+def fit(estimator: BaseEstimator, x: np.ndarray, y: np.ndarray) -> BaseEstimator:
+    return estimator.fit(x, y)
+{%- endif %}
+
+
+def export_onnx(estimator: BaseEstimator, output: Path, version: str) -> None:
+    """Write the fitted estimator as ONNX (one float matrix of FEATURES columns in; out, one value per
+    row for a regression, or the class probabilities for a classification, as the only output),
+    stamped with the version that model.json records, so the two cannot be mixed up."""
+    inputs = [("features", FloatTensorType([None, len(FEATURES)]))]
+    if TASK == "regression":
+        onnx = skl2onnx.convert_sklearn(estimator, initial_types=inputs)
+    else:  # a plain matrix, not a list of dicts (zipmap), and no label output: the service reads probabilities
+        onnx = skl2onnx.convert_sklearn(estimator, initial_types=inputs, options={"zipmap": False})
+        onnx = select_model_inputs_outputs(onnx, outputs=["probabilities"])
     onnx.metadata_props.add(key="version", value=version)
     output.write_bytes(onnx.SerializeToString())
+
+
+def predictions(estimator: BaseEstimator, x: np.ndarray) -> np.ndarray:
+    """What the exported model should give: values, or probabilities (one column per class)."""
+    return estimator.predict(x) if TASK == "regression" else estimator.predict_proba(x)
+
+
+def export_difference(served: np.ndarray, trained: np.ndarray, y: np.ndarray) -> tuple[float, str]:
+    """How far the ONNX model's answers are from the trained model's, and that in words. ONNX
+    Runtime sums the trees in float32: expect about 1e-6 of the target's scale (regression) or of
+    a probability (classification). A larger one (or NaN) means the conversion changed the model."""
+    if TASK == "regression":
+        scale = max(float(np.mean(np.abs(y))), 1e-9)  # the target's typical size (no division by a 0 target)
+        return float(np.max(np.abs(served.ravel() - trained)) / scale), "of the target's mean size"
+    return float(np.max(np.abs(served - trained))), "in a probability"
+
+
+def holdout_metrics(y: np.ndarray, served: np.ndarray) -> dict[str, float]:
+    """The exported model's holdout metrics, as the service runs it."""
+    if TASK == "regression":
+        served = served.ravel()
+        return {
+            "mae": round(float(metrics.mean_absolute_error(y, served)), 2),
+            "mape": round(float(metrics.mean_absolute_percentage_error(y, served)), 4),
+            "r2": round(float(metrics.r2_score(y, served)), 4),
+        }
+    present = np.unique(y)  # ROC AUC needs both classes (binary) or every class (multi-class) present
+    binary = len(CLASSES) == 2
+    auc = (
+        metrics.roc_auc_score(y, served[:, 1] if binary else served, multi_class="ovr", labels=range(len(CLASSES)))
+        if len(present) == len(CLASSES)
+        else float("nan")
+    )
+    return {
+        "log_loss": round(float(metrics.log_loss(y, served, labels=range(len(CLASSES)))), 4),
+        "roc_auc": round(float(auc), 4),
+        "accuracy": round(float(metrics.accuracy_score(y, served.argmax(axis=1))), 4),
+    }
 
 
 def train(output: Path, rows: int = 20_000, version: str | None = None) -> dict:
     started = time.perf_counter()
     version = version or datetime.datetime.now(datetime.UTC).strftime("%Y.%m.%d-%H%M%S")
-    records, prices = generate(rows)
-    features = to_matrix([Property(**record) for record in records])
-    x_train, x_test, y_train, y_test = train_test_split(features, prices, test_size=0.2, random_state=0)
-    # Weights 1/price: plain squared error chases the expensive houses, 1/price² (relative
-    # error) valued everything a little low; 1/price gave the same MAPE with no median bias.
-    estimator = build_estimator().fit(x_train, y_train, sample_weight=y_train.mean() / y_train)
+    records, target = generate(rows)
+    features = to_matrix([{{ cookiecutter.__item_class }}(**record) for record in records])
+    if TASK == "classification":  # class indices: the probability columns follow contract.CLASSES
+        unknown = set(target) - set(CLASSES)
+        if unknown:
+            raise ValueError(f"The data has classes {sorted(unknown)} that contract.CLASSES {CLASSES} does not list.")
+        target = np.array([CLASSES.index(label) for label in target])
+    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=0.2, random_state=0)
+    estimator = fit(build_estimator(), x_train, y_train)
 
     # Write beside the served files, check, then replace them: a failed run changes nothing.
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -77,12 +138,9 @@ def train(output: Path, rows: int = 20_000, version: str | None = None) -> dict:
     try:
         session = open_session(new_model)  # the service's own checks of inputs and outputs
         [served] = session.run(None, {session.get_inputs()[0].name: x_test})
-        served = served.ravel()
-        # ONNX Runtime sums the trees in float32: expect relative differences around 1e-6. A
-        # larger one (or NaN) means the conversion changed the model; refuse to ship it.
-        drift = float(np.max(np.abs(served - estimator.predict(x_test)) / y_test))
+        drift, of_what = export_difference(served, predictions(estimator, x_test), y_test)
         if not drift <= 1e-4:
-            raise ExportMismatch(f"The ONNX export differs from the trained model by up to {drift:.3%} of a price.")
+            raise ExportMismatch(f"The ONNX export differs from the trained model by up to {drift:.2g} {of_what}.")
     except Exception:
         new_model.unlink()
         raise
@@ -91,17 +149,15 @@ def train(output: Path, rows: int = 20_000, version: str | None = None) -> dict:
         "name": MODEL_NAME,
         "version": version,
         "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "estimator": "GradientBoostingRegressor (weights 1/price), exported to ONNX",
+        "task": TASK,
+        "estimator": f"{type(estimator).__name__}, exported to ONNX",
         "features": FEATURES,
-        "target": "sale price",
+        "classes": CLASSES,
+        "target": TARGET,
         "training_rows": len(y_train),
         "holdout_rows": len(y_test),
-        "metrics": {  # of the exported model, as the service runs it
-            "mae": round(float(mean_absolute_error(y_test, served)), 2),
-            "mape": round(float(mean_absolute_percentage_error(y_test, served)), 4),
-            "r2": round(float(r2_score(y_test, served)), 4),
-        },
-        "onnx_check": {"holdout_rows": len(y_test), "max_relative_difference": float(f"{drift:.2g}")},
+        "metrics": holdout_metrics(y_test, served),
+        "onnx_check": {"holdout_rows": len(y_test), "max_difference": float(f"{drift:.2g}"), "measured": of_what},
         "files": {output.name: fingerprint(new_model)},  # checked at every start
         "libraries": {
             "python": platform.python_version(),
@@ -128,11 +184,10 @@ def main() -> None:
         metadata = train(args.output, args.rows, args.version)
     except (ExportMismatch, ModelLoadError) as error:
         raise SystemExit(f"error: {error} Nothing was written.") from error
-    metrics = metadata["metrics"]
+    scores = ", ".join(f"{name} {value:,}" for name, value in metadata["metrics"].items())
     print(
         f"Trained {metadata['name']} {metadata['version']} on {metadata['training_rows']} rows "
-        f"in {metadata['seconds']} s. Holdout ({metadata['holdout_rows']} rows): "
-        f"MAE {metrics['mae']:,.0f}, MAPE {metrics['mape']:.1%}, R2 {metrics['r2']:.3f}."
+        f"in {metadata['seconds']} s. Holdout ({metadata['holdout_rows']} rows): {scores}."
     )
     print(f"Wrote {args.output} and {metadata_path(args.output)}")
 

@@ -26,8 +26,9 @@ os.environ["STATSD_PORT"] = str(statsd_listener.getsockname()[1])
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from {{ cookiecutter.package_name }}.contract import EXAMPLES  # noqa: E402
 from {{ cookiecutter.package_name }}.main import app  # noqa: E402
-from {{ cookiecutter.package_name }}.model import Property, metadata_path  # noqa: E402
+from {{ cookiecutter.package_name }}.model import metadata_path  # noqa: E402
 from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
 
 from model.train import train  # noqa: E402
@@ -36,7 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import cross_stack  # noqa: E402  (scripts/cross_stack.py: CloudFormation-aware YAML)
 
-EXAMPLE = Property.model_config["json_schema_extra"]["examples"][0]  # the example the docs show
+EXAMPLE = EXAMPLES[0]  # the example the docs show first
+# The routes and names this bake's answers gave the API.
+ROUTE = "/{{ cookiecutter.prediction_name }}"  # one {{ cookiecutter.item_name }}
+BATCH_ROUTE = "/{{ cookiecutter.prediction_name }}/batch"
+BATCH_KEY = "{{ cookiecutter.item_plural }}"  # the batch request's list
+ANSWER = "{{ cookiecutter.prediction_name }}"  # the response field
+ANSWERS = "{{ cookiecutter.__prediction_plural }}"  # the batch response's list
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +66,7 @@ def changed_copy(artifact: Path, folder: Path, change: str) -> Path:
     else:
         edited = onnx.load(artifact)
         [trees] = [node for node in edited.graph.node if node.op_type.startswith("TreeEnsemble")]
-        leaf_values = next(a for a in trees.attribute if a.name == "target_weights")
+        leaf_values = next(a for a in trees.attribute if a.name in ("target_weights", "class_weights"))
         leaf_values.floats[0] += 100_000
         onnx.save(edited, target)
     return target

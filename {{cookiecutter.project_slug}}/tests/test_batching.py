@@ -8,8 +8,13 @@ import pytest
 
 from {{ cookiecutter.package_name }} import model
 from {{ cookiecutter.package_name }}.batching import MicroBatcher
+from {{ cookiecutter.package_name }}.contract import EXAMPLES, {{ cookiecutter.__item_class }}
 
-from .conftest import EXAMPLE
+from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, ROUTE
+from model.sample_data import generate
+
+# Requests of the sample's kind, all different, in a fixed order.
+ROWS = [{{ cookiecutter.__item_class }}(**record) for record in generate(40, seed=3)[0]]
 
 
 class Recorder:
@@ -46,30 +51,25 @@ def test_concurrent_requests_share_calls_and_get_their_own_answers():
     assert sorted(item for call in recorder.calls for item in call) == list(range(50))  # each item once
 
 
-def test_grouped_valuations_equal_direct_predictions(artifact):
+def test_grouped_answers_equal_direct_predictions(artifact):
     loaded = model.load(artifact)
-    houses = [
-        model.Property(**{**EXAMPLE, "living_area_m2": 40 + 7 * i, "district": model.DISTRICTS[i % 8]})
-        for i in range(40)
-    ]
     calls: list[int] = []
 
-    def predict(properties: list[model.Property]) -> list[float]:
-        calls.append(len(properties))
-        return loaded.predict(properties)
+    def predict(items):
+        calls.append(len(items))
+        return loaded.predict(items)
 
-    results = run(gather(MicroBatcher(predict, max_size=16), houses))
-    assert results == loaded.predict(houses)
-    assert len(results) == len(set(results)) > 1  # different houses, different answers: order matters
+    results = run(gather(MicroBatcher(predict, max_size=16), ROWS))
+    assert results == loaded.predict(ROWS)
+    assert len({repr(result) for result in results}) > 1  # different rows, different answers: order matters
     assert max(calls) <= 16 and len(calls) < 40
 
 
 def test_a_row_gets_the_same_answer_alone_or_in_a_batch(artifact):
     loaded = model.load(artifact)
-    houses = [model.Property(**{**EXAMPLE, "year_built": 1900 + 4 * i}) for i in range(30)]
-    together = loaded.predict(houses)
-    assert [loaded.predict([house])[0] for house in houses] == together
-    assert len(set(together)) > 1
+    together = loaded.predict(ROWS)
+    assert [loaded.predict([row])[0] for row in ROWS] == together
+    assert len({repr(answer) for answer in together}) > 1
 
 
 def test_one_bad_item_fails_alone():
@@ -167,12 +167,12 @@ def test_under_load_the_wait_gathers_requests_that_arrive_within_it():
 
 
 def test_service_answers_concurrent_requests_in_order(client):
-    houses = [{**EXAMPLE, "living_area_m2": 50.0 + 10 * i} for i in range(12)]
-    expected = client.post("/valuation/batch", json={"properties": houses}).json()["valuations"]
-    with ThreadPoolExecutor(max_workers=12) as pool:  # twelve requests in flight at once
-        responses = list(pool.map(lambda house: client.post("/valuation", json=house), houses))
-    assert [response.json()["valuation"] for response in responses] == expected
-    assert len(set(expected)) == len(expected)
+    items = [row.model_dump() for row in ROWS[:12]] + EXAMPLES
+    expected = client.post(BATCH_ROUTE, json={BATCH_KEY: items}).json()[ANSWERS]
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:  # every request in flight at once
+        responses = list(pool.map(lambda item: client.post(ROUTE, json=item), items))
+    assert [response.json()[ANSWER] for response in responses] == expected
+    assert len({repr(response.json()) for response in responses}) > 1
 
 
 def test_a_closed_batcher_refuses_instead_of_leaving_the_request_waiting():

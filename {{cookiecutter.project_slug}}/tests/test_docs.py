@@ -3,9 +3,11 @@
 import re
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.model import Property
+from {{ cookiecutter.package_name }}.contract import EXAMPLES
 from {{ cookiecutter.package_name }}.schemas import BatchRequest
 from {{ cookiecutter.package_name }}.settings import Settings
+
+from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, ROUTE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,16 +36,16 @@ def test_description_names_the_loaded_model_and_how_to_call_it(client):
     assert "version `test-1`" in info["description"]
     metrics = client.get("/model").json()["metrics"]
     assert all(name in info["description"] for name in metrics)
-    assert "POST /valuation" in info["description"] and "POST /valuation/batch" in info["description"]
+    assert f"POST {ROUTE}`" in info["description"] and f"POST {BATCH_ROUTE}`" in info["description"]
 
 
-def test_every_documented_request_example_is_valued(client):
+def test_every_documented_request_example_is_answered(client):
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    assert schemas["Property"]["examples"] == Property.model_json_schema()["examples"]
+    assert schemas["{{ cookiecutter.__item_class }}"]["examples"] == EXAMPLES
     [batch] = schemas["BatchRequest"]["examples"]
-    assert batch == BatchRequest.model_json_schema()["examples"][0]
-    response = client.post("/valuation/batch", json=batch)
+    assert batch == BatchRequest.model_json_schema()["examples"][0] == {BATCH_KEY: EXAMPLES}
+    response = client.post(BATCH_ROUTE, json=batch)
     assert response.status_code == 200
-    assert len(response.json()["valuations"]) == len(batch["properties"]) > 1
-    for prop, value in zip(batch["properties"], response.json()["valuations"], strict=True):
-        assert client.post("/valuation", json=prop).json()["valuation"] == value
+    assert len(response.json()[ANSWERS]) == len(batch[BATCH_KEY]) > 1
+    for item, answer in zip(batch[BATCH_KEY], response.json()[ANSWERS], strict=True):
+        assert client.post(ROUTE, json=item).json()[ANSWER] == answer

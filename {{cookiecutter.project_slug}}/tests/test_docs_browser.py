@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from .conftest import serving
+from {{ cookiecutter.package_name }}.contract import EXAMPLES
+
+from .conftest import ANSWER, BATCH_ROUTE, ROUTE, serving
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # The flags of an offline browser: no background or first-run traffic, and no host but
@@ -94,26 +96,27 @@ def test_swagger_ui_lists_the_operations_and_try_it_out_values_the_example(page,
     expect(page.locator(".info .description")).to_contain_text("version test-1")
     paths = page.locator(".opblock-summary-path")
     expect(paths).to_have_count(4)
-    assert sorted(paths.all_inner_texts()) == ["/health-check", "/model", "/valuation", "/valuation/batch"]
+    assert sorted(paths.all_inner_texts()) == sorted(["/health-check", "/model", ROUTE, BATCH_ROUTE])
 
-    operation = page.locator(".opblock-post", has=page.locator('[data-path="/valuation"]'))
+    operation = page.locator(".opblock-post", has=page.locator(f'[data-path="{ROUTE}"]'))
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
     shown = json.loads(operation.locator("textarea.body-param__text").input_value())
-    assert shown["district"] == "riverside"  # the example on `Property`, not a generated placeholder
+    assert shown == EXAMPLES[0]  # the example on `{{ cookiecutter.__item_class }}`, not a generated placeholder
     operation.get_by_role("button", name="Execute").click()
 
     live = operation.locator(".live-responses-table")
     expect(live.locator("tr.response .response-col_status")).to_have_text("200")
     body = json.loads(live.locator(".response-col_description pre").first.inner_text())
-    assert body["valuation"] > 0 and body["model_version"] == "test-1"
+    assert body[ANSWER] is not None and body["model_version"] == "test-1"
     save(page, screenshot_dir, "docs-try-it-out.png", capsys)
 
 
 def test_redoc_renders_the_operations_and_examples(page, live_url, screenshot_dir, capsys):
     page.goto(f"{live_url}/redoc")
     expect(page.locator("h1").first).to_contain_text("{{ cookiecutter.project_name }}")
-    expect(page.get_by_text("Estimate the market value of one property.").first).to_be_visible()
-    expect(page.get_by_text("/valuation/batch").first).to_be_attached()
-    expect(page.get_by_text("suburbs-north").first).to_be_attached()  # the batch example
+    expect(page.get_by_text("The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}.").first).to_be_visible()
+    expect(page.get_by_text(BATCH_ROUTE).first).to_be_attached()
+    last_text = next(value for value in EXAMPLES[-1].values() if isinstance(value, str))
+    expect(page.get_by_text(last_text).first).to_be_attached()  # the last example, shown in the batch example
     save(page, screenshot_dir, "redoc.png", capsys)

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }} import metrics
 from {{ cookiecutter.package_name }}.settings import settings
 
-from .conftest import EXAMPLE
+from .conftest import BATCH_KEY, BATCH_ROUTE, EXAMPLE, ROUTE
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -117,9 +117,9 @@ def alarm_metrics() -> set[tuple[str, str]]:
 def emitted(client, statsd_packets, monkeypatch) -> set[tuple[str, str]]:
     """Drive every route and status class; return what the agent would publish."""
     client.get("/health-check")  # health_check 2xx
-    client.post("/valuation", json=EXAMPLE)  # valuation 2xx, timers, rows
-    client.post("/valuation", json={})  # valuation 4xx
-    client.post("/valuation/batch", json={"properties": [EXAMPLE, EXAMPLE]})  # valuation_batch 2xx
+    client.post(ROUTE, json=EXAMPLE)  # single 2xx, timers, rows
+    client.post(ROUTE, json={})  # single 4xx
+    client.post(BATCH_ROUTE, json={BATCH_KEY: [EXAMPLE, EXAMPLE]})  # batch 2xx
     client.get("/model")  # model_info 2xx
     client.get("/nowhere")  # other 4xx
     client.get("/model/", follow_redirects=False)  # other 3xx (a redirect to /model)
@@ -130,7 +130,7 @@ def emitted(client, statsd_packets, monkeypatch) -> set[tuple[str, str]]:
     monkeypatch.setattr(type(loaded), "predict", lambda *args: 1 / 0)
     # No `with`: this client shares the running app (and its lifespan) instead of starting another.
     failing = TestClient(client.app, raise_server_exceptions=False)
-    failing.post("/valuation/batch", json={"properties": [EXAMPLE]})  # valuation_batch 5xx
+    failing.post(BATCH_ROUTE, json={BATCH_KEY: [EXAMPLE]})  # batch 5xx
     return as_agent_publishes(statsd_packets(expected=40))
 
 
@@ -162,8 +162,8 @@ def test_every_metric_the_service_emits_is_on_the_dashboard(emitted):
     assert emitted - dashboard_metrics() == set()
 
 
-def test_the_latency_alarm_watches_the_single_valuation_timer():
-    assert (f"{settings.statsd_prefix}.{metrics.VALUATION_TIMER}", "timing") in alarm_metrics()
+def test_the_latency_alarm_watches_the_single_request_timer():
+    assert (f"{settings.statsd_prefix}.{metrics.SINGLE_TIMER}", "timing") in alarm_metrics()
 
 
 def test_the_dashboard_shows_the_state_of_every_alarm():

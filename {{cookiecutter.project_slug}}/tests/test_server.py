@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from .conftest import EXAMPLE, changed_copy, free_port, serving, start, task_workers
+from .conftest import ANSWER, EXAMPLE, ROUTE, changed_copy, free_port, serving, start, task_workers
 
 
 @pytest.fixture
@@ -19,9 +19,9 @@ def server(artifact):
 def test_dockerfile_command_serves_and_stops_gracefully(server):
     proc, url = server
     assert httpx.get(f"{url}/health-check").json() == {"status": "healthy"}
-    response = httpx.post(f"{url}/valuation", json=EXAMPLE, headers={"x-request-id": "req-42"})
-    assert response.status_code == 200 and response.json()["valuation"] > 0
-    bad = httpx.post(f"{url}/valuation", json={**EXAMPLE, "rooms": 0}, headers={"x-request-id": "req-43"})
+    response = httpx.post(f"{url}{ROUTE}", json=EXAMPLE, headers={"x-request-id": "req-42"})
+    assert response.status_code == 200 and response.json()[ANSWER] is not None
+    bad = httpx.post(f"{url}{ROUTE}", json={**EXAMPLE, "unknown_field": 0}, headers={"x-request-id": "req-43"})
     assert bad.status_code == 422
 
     proc.send_signal(signal.SIGTERM)
@@ -30,7 +30,7 @@ def test_dockerfile_command_serves_and_stops_gracefully(server):
     assert "Application shutdown complete." in [r["message"] for r in records]
     access = {r["request_id"]: r for r in records if r.get("logger") == "access"}
     assert "req-42" not in access  # fast and fine: in the metrics, not in the log (ACCESS_LOG)
-    assert access["req-43"] | {"route": "valuation", "status": 422, "model_version": "test-1"} == access["req-43"]
+    assert access["req-43"] | {"route": ANSWER, "status": 422, "model_version": "test-1"} == access["req-43"]
     assert access["req-43"]["duration_ms"] > 0
 
 
@@ -60,7 +60,7 @@ def test_a_changed_model_file_stops_start_up_saying_which(artifact, tmp_path, ch
 
 def test_every_line_is_json_start_up_warnings_included(artifact):
     with serving(artifact, STATSD_HOST="statsd.invalid") as (proc, url):
-        assert httpx.post(f"{url}/valuation", json=EXAMPLE).status_code == 200
+        assert httpx.post(f"{url}{ROUTE}", json=EXAMPLE).status_code == 200
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=25)
     lines = proc.stdout.read().splitlines()  # stdout and stderr

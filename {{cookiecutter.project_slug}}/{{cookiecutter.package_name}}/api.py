@@ -3,21 +3,21 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from .contract import {{ cookiecutter.__item_class }}
 from .deps import Batcher, MaybeModel, Model
 from .metrics import MODEL_TIMER, ROWS, statsd
-from .model import LoadedModel, Property
-from .schemas import BatchRequest, BatchValuation, Health, ModelInfo, Valuation
-from .settings import settings
+from .model import Answer, LoadedModel
+from .schemas import Batch, BatchRequest, Health, ModelInfo, Single, many, one
 
 router = APIRouter()
 
 
-def run_model(model: LoadedModel, properties: list[Property]) -> list[float]:
+def run_model(model: LoadedModel, items: list[{{ cookiecutter.__item_class }}]) -> list[Answer]:
     """Every model call goes through here, timed and counted once, whether it answers one request or many."""
     with statsd.timer(MODEL_TIMER):
-        values = model.predict(properties)
-    statsd.incr(ROWS, len(values))
-    return values
+        answers = model.predict(items)
+    statsd.incr(ROWS, len(answers))
+    return answers
 
 
 @router.get(
@@ -35,18 +35,18 @@ async def health_check(model: MaybeModel):
     return {"status": "healthy"}
 
 
-@router.post("/valuation", name="valuation", response_model=Valuation, tags=["valuation"])
-async def value_property(prop: Property, model: Model, batcher: Batcher) -> Valuation:
-    """Estimate the market value of one property."""
-    value = await batcher.submit(prop)  # grouped with concurrent requests: batching.py
-    return Valuation(valuation=value, currency=settings.currency, model_version=model.version)
+@router.post("/{{ cookiecutter.prediction_name }}", name="{{ cookiecutter.prediction_name }}", response_model=Single, tags=["{{ cookiecutter.prediction_name }}"])
+async def predict_one({{ cookiecutter.item_name }}: {{ cookiecutter.__item_class }}, model: Model, batcher: Batcher) -> Single:
+    """The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}."""
+    answer = await batcher.submit({{ cookiecutter.item_name }})  # grouped with concurrent requests: batching.py
+    return one(answer, model.version)
 
 
-@router.post("/valuation/batch", name="valuation_batch", response_model=BatchValuation, tags=["valuation"])
-async def value_properties(batch: BatchRequest, model: Model) -> BatchValuation:
-    """Estimate many properties in one call (at most `maxItems` of `properties`, BATCH_LIMIT), for back-office jobs."""
-    values = run_model(model, batch.properties)  # already one call for many rows
-    return BatchValuation(valuations=values, currency=settings.currency, model_version=model.version)
+@router.post("/{{ cookiecutter.prediction_name }}/batch", name="{{ cookiecutter.prediction_name }}_batch", response_model=Batch, tags=["{{ cookiecutter.prediction_name }}"])
+async def predict_many(batch: BatchRequest, model: Model) -> Batch:
+    """Many {{ cookiecutter.item_plural }} in one call (at most `maxItems` of `{{ cookiecutter.item_plural }}`, BATCH_LIMIT), for back-office jobs."""
+    answers = run_model(model, batch.{{ cookiecutter.item_plural }})  # already one call for many rows
+    return many(answers, model.version)
 
 
 @router.get("/model", name="model_info", response_model=ModelInfo, tags=["operations"])

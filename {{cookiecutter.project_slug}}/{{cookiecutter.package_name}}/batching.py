@@ -1,4 +1,4 @@
-"""Adaptive micro-batching: concurrent single valuations share one model call.
+"""Adaptive micro-batching: concurrent single requests share one model call.
 
 Every model call has a fixed cost on top of a small cost per row (for the sample model in
 ONNX Runtime, the fixed cost dominates), plus one `model.predict` timer and one rows

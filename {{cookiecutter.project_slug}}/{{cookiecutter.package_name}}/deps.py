@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from .batching import MicroBatcher
+from .contract import {{ cookiecutter.__item_class }}
 from .logs import model_version
-from .model import LoadedModel, Property
+from .model import Answer, LoadedModel
 
 
 async def served_model(request: Request) -> LoadedModel | None:
@@ -30,12 +31,12 @@ async def loaded_model(request: Request) -> LoadedModel:
     return loaded
 
 
-async def valuation_batcher(request: Request) -> MicroBatcher[Property, float]:
-    """The batcher that groups concurrent single valuations into shared model calls (batching.py)."""
+async def batcher(request: Request) -> MicroBatcher[{{ cookiecutter.__item_class }}, Answer]:
+    """The batcher that groups concurrent single requests into shared model calls (batching.py)."""
     return request.app.state.batcher
 
 
 # `async def` above, not `def`: FastAPI would run a plain function in a thread for every request.
 MaybeModel = Annotated[LoadedModel | None, Depends(served_model)]
 Model = Annotated[LoadedModel, Depends(loaded_model)]
-Batcher = Annotated[MicroBatcher[Property, float], Depends(valuation_batcher)]
+Batcher = Annotated[MicroBatcher[{{ cookiecutter.__item_class }}, Answer], Depends(batcher)]

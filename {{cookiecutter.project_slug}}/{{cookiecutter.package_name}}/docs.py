@@ -2,7 +2,7 @@
 
 import json
 
-from . import model
+from . import contract, model
 from .settings import settings
 
 
@@ -19,19 +19,19 @@ def describe(loaded: model.LoadedModel | None) -> str:
             f"({meta.get('estimator')}). Holdout metrics: {scores or 'none recorded'}. "
             "`GET /model` returns all of this as JSON."
         )
-    example = json.dumps((model.Property.model_json_schema().get("examples") or [{}])[0])
-    batch = '{"properties": [...]}'
+    example = json.dumps(contract.EXAMPLES[0])
+    batch = '{"{{ cookiecutter.item_plural }}": [...]}'
     return f"""{about}
 
 {served}
 
-**How to call it.** `POST /valuation` with one property as JSON returns its valuation;
-`POST /valuation/batch` with `{batch}` (at most {settings.batch_limit}) returns one
-valuation per property, in order. A bad field gets a `422` whose `detail[].loc` names it.
+**How to call it.** `POST /{{ cookiecutter.prediction_name }}` with one {{ cookiecutter.item_name }} as JSON returns its {{ cookiecutter.prediction_name }};
+`POST /{{ cookiecutter.prediction_name }}/batch` with `{batch}` (at most {settings.batch_limit}) returns one
+{{ cookiecutter.prediction_name }} per {{ cookiecutter.item_name }}, in order. A bad field gets a `422` whose `detail[].loc` names it.
 Open an operation below and press **Try it out** to send its example, or from a shell
 (locally; in AWS use the load balancer's URL):
 
 ```
-curl -s http://localhost:8000/valuation -H 'content-type: application/json' -d '{example}'
+curl -s http://localhost:8000/{{ cookiecutter.prediction_name }} -H 'content-type: application/json' -d '{example}'
 ```
 """

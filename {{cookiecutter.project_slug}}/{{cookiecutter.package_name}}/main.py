@@ -39,7 +39,7 @@ async def lifespan(app: FastAPI):
         raise
     log.info("model loaded", extra={"model_version": loaded.version, "path": str(settings.model_path)})
     app.state.model = loaded
-    # Single valuations share one batcher: concurrent requests, one model call.
+    # Single requests share one batcher: concurrent requests, one model call.
     app.state.batcher = MicroBatcher(
         partial(run_model, loaded), settings.micro_batch_size, settings.micro_batch_wait_ms
     )
@@ -68,7 +68,7 @@ app = FastAPI(
 # (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
 StandaloneDocs(app)
 app.include_router(router)
-app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/valuation/batch": settings.batch_body_bytes})
+app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/{{ cookiecutter.prediction_name }}/batch": settings.batch_body_bytes})
 app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
 app.add_middleware(RequestContext)  # outermost: it counts and logs the 503s of InFlightLimit too
 

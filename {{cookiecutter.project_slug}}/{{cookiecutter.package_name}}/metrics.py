@@ -1,7 +1,7 @@
 """statsd metrics: every name the service emits is defined here, once.
 
 In ECS the CloudWatch agent sidecar receives these on 127.0.0.1:8125/udp and publishes
-each under the same name, prefix included (`<prefix>.valuation.single`), in the service's
+each under the same name, prefix included (`<prefix>.{{ cookiecutter.prediction_name }}.single`), in the service's
 namespace with one dimension, metric_type (timing or counter). infra/dashboard.yaml and
 the alarms in infra/api.yaml use exactly these names; tests/test_observability.py checks
 that the service, the dashboard and the alarms agree. Locally `make run` or docker compose
@@ -15,15 +15,15 @@ from statsd import StatsClient
 
 from .settings import settings
 
-VALUATION_TIMER = "valuation.single"  # ms from request to answer, POST /valuation
-BATCH_TIMER = "valuation.batch"  # ms from request to answer, POST /valuation/batch
+SINGLE_TIMER = "{{ cookiecutter.prediction_name }}.single"  # ms from request to answer, POST /{{ cookiecutter.prediction_name }}
+BATCH_TIMER = "{{ cookiecutter.prediction_name }}.batch"  # ms from request to answer, POST /{{ cookiecutter.prediction_name }}/batch
 MODEL_TIMER = "model.predict"  # ms inside the model, per model call (one call may answer many requests)
-ROWS = "valuation.rows"  # count of properties valued
+ROWS = "{{ cookiecutter.prediction_name }}.rows"  # count of {{ cookiecutter.item_plural }} answered
 REQUESTS = "requests.{route}"  # count per route
 RESPONSES = "responses.{status_class}"  # count per status class; responses.5xx are the errors
 
-ROUTES = ("valuation", "valuation_batch", "model_info", "health_check", "other")  # anything unnamed is "other"
-REQUEST_TIMERS = {"valuation": VALUATION_TIMER, "valuation_batch": BATCH_TIMER}
+ROUTES = ("{{ cookiecutter.prediction_name }}", "{{ cookiecutter.prediction_name }}_batch", "model_info", "health_check", "other")  # anything unnamed is "other"
+REQUEST_TIMERS = {"{{ cookiecutter.prediction_name }}": SINGLE_TIMER, "{{ cookiecutter.prediction_name }}_batch": BATCH_TIMER}
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def all_names() -> set[str]:
     """Every metric name the service can send (without the prefix)."""
     return (
-        {VALUATION_TIMER, BATCH_TIMER, MODEL_TIMER, ROWS}
+        {SINGLE_TIMER, BATCH_TIMER, MODEL_TIMER, ROWS}
         | {REQUESTS.format(route=route) for route in ROUTES}
         | {RESPONSES.format(status_class=status_class) for status_class in STATUS_CLASSES}
     )
@@ -50,7 +50,7 @@ statsd = make_client()
 
 
 def record_request(route: str, status: int, duration_ms: float) -> None:
-    """Count a finished request by route and status class, and time valuations, in one UDP packet."""
+    """Count a finished request by route and status class, and time the model routes, in one UDP packet."""
     with statsd.pipeline() as pipe:
         pipe.incr(REQUESTS.format(route=route))
         pipe.incr(RESPONSES.format(status_class=f"{status // 100}xx"))

@@ -1,8 +1,8 @@
-"""The model this service serves: its inputs, how it loads, how it predicts.
+"""Loading the model this service serves, checking it against the contract, and predicting.
 
-To serve another model, edit this module and `model/train.py`: change `Property`
-(the request body), `FEATURES` and `to_matrix` (how a request becomes a model row).
-Training imports the same three, so the service and the training script cannot drift.
+What the model takes and answers is declared in contract.py; this module works for any
+model that fits it (regression or classification). Training imports the same contract, so
+the service and the training script cannot drift.
 
 The service runs the model with ONNX Runtime, not scikit-learn: `model/train.py` fits a
 scikit-learn estimator and exports it to ONNX. A call then skips the input checks every
@@ -11,101 +11,20 @@ SciPy (the performance page has the figures).
 """
 
 import argparse
-import datetime
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import onnxruntime
-from pydantic import BaseModel, ConfigDict, Field
 
-District = Literal[
-    "city-centre",
-    "old-town",
-    "harbour",
-    "riverside",
-    "university",
-    "suburbs-north",
-    "suburbs-south",
-    "industrial-east",
-]
-PropertyType = Literal["apartment", "terraced-house", "semi-detached", "detached-house"]
-EnergyRating = Literal["A", "B", "C", "D", "E", "F", "G"]
+from .contract import CLASSES, DECIMALS, FEATURES, TASK, {{ cookiecutter.__item_class }}, to_matrix
 
-DISTRICTS: tuple[str, ...] = District.__args__
-PROPERTY_TYPES: tuple[str, ...] = PropertyType.__args__
-ENERGY_RATINGS: tuple[str, ...] = EnergyRating.__args__
-
-
-class Property(BaseModel):
-    """The features of one property, as a client sends them."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "district": "riverside",
-                    "property_type": "apartment",
-                    "living_area_m2": 84.5,
-                    "lot_area_m2": 0,
-                    "rooms": 3,
-                    "bathrooms": 1,
-                    "year_built": 1998,
-                    "energy_rating": "C",
-                    "has_garage": False,
-                }
-            ]
-        },
-    )
-
-    district: District
-    property_type: PropertyType
-    living_area_m2: float = Field(gt=10, le=2000, description="Heated living area in square metres.")
-    lot_area_m2: float = Field(0, ge=0, le=100_000, description="Land area; 0 for apartments.")
-    rooms: int = Field(ge=1, le=30, description="Rooms excluding kitchen and bathrooms.")
-    bathrooms: int = Field(1, ge=0, le=10)
-    year_built: int = Field(ge=1800, le=datetime.date.today().year + 2)
-    energy_rating: EnergyRating = "D"
-    has_garage: bool = False
-
-
-# Column order of the model's input matrix; recorded in the artifact and checked at load.
-FEATURES = [
-    "district",
-    "property_type",
-    "living_area_m2",
-    "lot_area_m2",
-    "rooms",
-    "bathrooms",
-    "year_built",
-    "energy_rating",
-    "has_garage",
-]
-
-
-def to_matrix(properties: list[Property]) -> np.ndarray:
-    """Encode properties as a float32 matrix (the ONNX model's input) with the columns of FEATURES."""
-    return np.array(
-        [
-            (
-                DISTRICTS.index(p.district),
-                PROPERTY_TYPES.index(p.property_type),
-                p.living_area_m2,
-                p.lot_area_m2,
-                p.rooms,
-                p.bathrooms,
-                p.year_built,
-                ENERGY_RATINGS.index(p.energy_rating),
-                p.has_garage,
-            )
-            for p in properties
-        ],
-        dtype=np.float32,
-    )
+# One answer per request row: a number (regression), or the most probable class and every
+# class's probability (classification).
+Answer = float | tuple[str, dict[str, float]]
 
 
 class ModelLoadError(RuntimeError):
@@ -122,14 +41,17 @@ class LoadedModel:
     def version(self) -> str:
         return self.metadata["version"]
 
-    def predict(self, properties: list[Property]) -> list[float]:
-        """Valuations in whole currency units, one per property.
+    def predict(self, items: list[{{ cookiecutter.__item_class }}]) -> list[Answer]:
+        """One answer per request row, in order (contract.TASK says which kind).
 
-        Pass many properties at once when you can: each call has a fixed cost on top of a
-        small cost per row (the service groups concurrent requests for this; see batching.py).
+        Pass many rows at once when you can: each call has a fixed cost on top of a small
+        cost per row (the service groups concurrent requests for this; see batching.py).
         """
-        [values] = self.session.run(None, {self.input_name: to_matrix(properties)})
-        return np.round(values.ravel()).tolist()
+        [values] = self.session.run(None, {self.input_name: to_matrix(items)})
+        if TASK == "regression":
+            return np.round(values.ravel(), DECIMALS).tolist()
+        rounded = np.round(values, DECIMALS).tolist()
+        return [(CLASSES[row.index(max(row))], dict(zip(CLASSES, row, strict=True))) for row in rounded]
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -142,9 +64,16 @@ def fingerprint(path: Path) -> dict[str, Any]:
         return {"bytes": path.stat().st_size, "sha256": hashlib.file_digest(file, "sha256").hexdigest()}
 
 
+def expected_output() -> str:
+    """What the service reads from the model, as the load errors say it."""
+    if TASK == "regression":
+        return "one value per row"
+    return f"one output only, a probability per class: {len(CLASSES)} columns (contract.CLASSES) per row"
+
+
 def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
     """An ONNX Runtime session on `threads` threads (never spinning idle ones), checked to take
-    one float matrix of FEATURES columns and to give one value per row."""
+    one float matrix of FEATURES columns and to give what contract.TASK reads."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -153,16 +82,23 @@ def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSes
         session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # ONNX Runtime raises its own error types for damaged or foreign files
         raise ModelLoadError(f"The model at {model_path} could not be read as ONNX ({error}).") from error
-    expected = f"this service sends one float matrix of {len(FEATURES)} columns (FEATURES), reads one value per row"
+    expected = f"this service sends one float matrix of {len(FEATURES)} columns (FEATURES), reads {expected_output()}"
     inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
     if len(inputs) != 1 or inputs[0][1] != "tensor(float)":
         raise ModelLoadError(f"The model at {model_path} takes {inputs}, but {expected}.")
-    try:  # two rows in, two values out
+    outputs = [o.name for o in session.get_outputs()]
+    if len(outputs) != 1:  # skl2onnx gives a classifier a label output too: model/train.py drops it
+        raise ModelLoadError(f"The model at {model_path} has outputs {outputs}, but {expected}.")
+    try:  # two rows in, two answers out
         [values] = session.run(None, {inputs[0][0]: np.zeros((2, len(FEATURES)), np.float32)})
-    except Exception as error:  # another width, a fixed batch size, several outputs
-        raise ModelLoadError(f"The model at {model_path} cannot value two rows ({error}); {expected}.") from error
-    if values.shape not in ((2,), (2, 1)):
-        raise ModelLoadError(f"The model at {model_path} gives shape {values.shape} for two rows, but {expected}.")
+    except Exception as error:  # another width, a fixed batch size
+        raise ModelLoadError(f"The model at {model_path} cannot answer two rows ({error}); {expected}.") from error
+    shapes = ((2,), (2, 1)) if TASK == "regression" else ((2, len(CLASSES)),)
+    if getattr(values, "shape", None) not in shapes:
+        raise ModelLoadError(
+            f"The model at {model_path} gives shape {getattr(values, 'shape', type(values).__name__)} "
+            f"for two rows, but {expected}."
+        )
     return session
 
 
@@ -176,6 +112,12 @@ def load(model_path: Path, threads: int = 1) -> LoadedModel:
         metadata = json.loads(meta_path.read_text())
     except (OSError, ValueError) as error:
         raise ModelLoadError(f"Model metadata {meta_path} is unreadable ({error}). {retrain}") from error
+    trained_for = {"task": metadata.get("task"), "classes": metadata.get("classes", [])}
+    if trained_for != {"task": TASK, "classes": CLASSES}:
+        raise ModelLoadError(
+            f"The model at {model_path} was trained for {trained_for}, but contract.py declares "
+            f"task {TASK!r} with classes {CLASSES}. {retrain}"
+        )
     if metadata.get("features") != FEATURES:
         raise ModelLoadError(
             f"The model at {model_path} was trained on features {metadata.get('features')}, "

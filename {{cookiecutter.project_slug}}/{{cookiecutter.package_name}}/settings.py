@@ -27,19 +27,18 @@ class Settings(BaseSettings):
         "and slow ones. Metrics count every request either way.",
     )
     slow_request_ms: float = Field({{ cookiecutter.latency_alarm_ms }}, gt=0, description="A request this slow or slower gets logged.")
-    batch_limit: int = Field(1000, ge=1, description="Most properties one batch request may hold.")
+    batch_limit: int = Field(1000, ge=1, description="Most {{ cookiecutter.item_plural }} one batch request may hold.")
     max_body_bytes: int = Field(
         4096, ge=1024, description="Largest request body, in bytes, on every route but the batch route (413 above it)."
     )
     batch_record_bytes: int = Field(
-        1024, ge=256, description="Body bytes per property on the batch route, whose limit is BATCH_LIMIT times this."
+        1024, ge=256, description="Body bytes per {{ cookiecutter.item_name }} on the batch route, whose limit is BATCH_LIMIT times this."
     )
     max_in_flight: int = Field(
         64, ge=1, description="Most requests a worker serves at once; past it, 503 and Retry-After (not /health-check)."
     )
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
     micro_batch_size: int = Field(
-        64, ge=1, le=1000, description="Most concurrent single valuations answered by one model call (1: no grouping)."
+        64, ge=1, le=1000, description="Most concurrent single requests answered by one model call (1: no grouping)."
     )
     micro_batch_wait_ms: float = Field(
         2, ge=0, le=100, description="Under load, longest wait for more requests to group into a call (0: never)."
@@ -48,7 +47,7 @@ class Settings(BaseSettings):
 
     @property
     def batch_body_bytes(self) -> int:
-        """The batch route's body limit: BATCH_LIMIT properties at BATCH_RECORD_BYTES each."""
+        """The batch route's body limit: BATCH_LIMIT {{ cookiecutter.item_plural }} at BATCH_RECORD_BYTES each."""
         return max(self.max_body_bytes, self.batch_limit * self.batch_record_bytes)
 
 
