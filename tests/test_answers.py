@@ -80,7 +80,14 @@ def test_bad_answer_is_refused_with_a_message_naming_the_field(cookies, tmp_path
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("az_count", "4"), ("model_task", "clustering"), ("nat_gateways", "lots"), ("task_cpu", "300"), ("deploy_identity", "root")]
+    ("field", "value"),
+    [
+        ("az_count", "4"),
+        ("model_task", "clustering"),
+        ("nat_gateways", "lots"),
+        ("task_cpu", "300"),
+        ("deploy_identity", "root"),
+    ],
 )
 def test_a_value_outside_a_choice_is_refused_by_cookiecutter(cookies, tmp_path, field, value):
     result = bake(cookies, **{field: value})
