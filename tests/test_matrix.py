@@ -58,8 +58,19 @@ MATRIX = [
     },
     {"python_version": "3.13", "task_cpu": "4096", "task_memory": "8192", "az_count": "3", "ecs_exec": True},
     {"task_cpu": "1024", "task_memory": "2048", "deploy_identity": "access_keys", "manual_production_gate": False},
-    {"task_cpu": "2048", "task_memory": "4096", "latency_alarm_ms": "1000", "vpc_cidr": "172.20.0.0/20"},
+    {
+        "task_cpu": "2048",
+        "task_memory": "4096",
+        "latency_alarm_ms": "1000",
+        "vpc_cidr": "172.20.0.0/20",
+        # The other task, with names of its own (an underscore in the route and metric names).
+        "project_name": "Churn Scorer",
+        "model_task": "classification",
+        "item_name": "subscriber",
+        "prediction_name": "churn_risk",
+    },
 ]
+CLASSIFICATION = MATRIX[-1]
 
 
 def combination_id(answers: dict) -> str:
@@ -129,6 +140,7 @@ BASE_FILES = {
     "tests/conftest.py",
     "tests/test_api.py",
     "tests/test_batching.py",
+    "tests/test_contract.py",
     "tests/test_docs.py",
     "tests/test_docs_browser.py",
     "tests/test_limits.py",
@@ -141,6 +153,7 @@ PACKAGE_FILES = {
     "__init__.py",
     "api.py",
     "batching.py",
+    "contract.py",
     "deps.py",
     "docs.py",
     "logging.json",
@@ -227,3 +240,24 @@ def test_scripts_are_the_same_whatever_the_accounts_region_identity_and_workspac
         "access_keys",
         "acme",
     )
+
+
+# Words of the regression sample. CloudFormation's `Properties` key, Python's `@property` and the
+# `properties` of JSON Schema and of dashboard widgets are the formats' own words, and scripts/
+# (deploy tooling, copied without rendering) speaks of CloudFormation resource properties.
+SAMPLE_WORDS = re.compile(r"(?<![a-z])(propert|valuation|currenc)", re.IGNORECASE)
+FORMAT_WORDS = re.compile(r"Properties|@property|\[\"properties\"\]|\"properties\":")
+
+
+def test_a_classification_bake_never_speaks_of_the_regression_sample(bake_once):
+    project = bake_once(CLASSIFICATION)
+    found = []
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if not path.is_file() or CACHES.intersection(relative.parts) or relative.parts[0] == "scripts":
+            continue
+        for number, line in enumerate(path.read_text(errors="ignore").splitlines(), 1):
+            if SAMPLE_WORDS.search(FORMAT_WORDS.sub("", line)):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    assert found == []
+    assert "POST /churn_risk/batch" in (project / "README.md").read_text()
