@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import run
+from .test_matrix import CLASSIFICATION
 
 DOC_PATHS = ["/docs", "/redoc", "/openapi.json", "/docs/swagger-ui-bundle.js", "/redoc/redoc.standalone.js"]
 PROBE = f"""
@@ -19,12 +20,14 @@ print(json.dumps({{path: client.get(path).status_code for path in {DOC_PATHS!r}}
 """
 
 
-def test_the_browser_test_passes_in_headless_chromium(default_project, tmp_path, capsys):
-    """REQUIRE_BROWSER=1, as in CI: a missing chromium fails here instead of skipping."""
+@pytest.mark.parametrize("answers", [{}, CLASSIFICATION], ids=["defaults", "classification"])
+def test_the_browser_test_passes_in_headless_chromium(bake_once, answers, tmp_path, capsys):
+    """REQUIRE_BROWSER=1, as in CI: a missing chromium fails here instead of skipping. Both tasks:
+    the pages show the contract's examples and answers, whichever the task."""
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     result = run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_docs_browser.py"],
-        default_project,
+        bake_once(answers),
         env={"REQUIRE_BROWSER": "1", "SCREENSHOT_DIR": str(shots)},
         timeout=240,
     )
