@@ -36,9 +36,9 @@ async def health_check(model: MaybeModel):
 
 
 @router.post("/{{ cookiecutter.prediction_name }}", name="{{ cookiecutter.prediction_name }}", response_model=Single, tags=["{{ cookiecutter.prediction_name }}"])
-async def predict_one({{ cookiecutter.item_name }}: {{ cookiecutter.__item_class }}, model: Model, batcher: Batcher) -> Single:
+async def predict_one(item: {{ cookiecutter.__item_class }}, model: Model, batcher: Batcher) -> Single:
     """The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}."""
-    answer = await batcher.submit({{ cookiecutter.item_name }})  # grouped with concurrent requests: batching.py
+    answer = await batcher.submit(item)  # grouped with concurrent requests: batching.py
     return one(answer, model.version)
 
 

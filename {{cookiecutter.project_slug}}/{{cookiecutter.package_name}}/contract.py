@@ -1,10 +1,10 @@
 """The model's contract: what one request describes, how it becomes a model row, what the model answers.
 
-To serve another model, edit this module and `model/` (train.py, sample_data.py): the request
-body `{{ cookiecutter.__item_class }}` and its EXAMPLES, FEATURES and `to_matrix`, and the output
-(TASK, then {% if cookiecutter.model_task == "regression" %}UNIT and DECIMALS{% else %}CLASSES{% endif %}). Everything else reads them: the
-routes, the batch request, the docs' examples, model loading and its checks, training, and
-the tests' cases (tests/test_contract.py).
+To serve another model, edit this module and `model/` (train.py, sample_data.py): the
+request body `{{ cookiecutter.__item_class }}` with its EXAMPLES, FEATURES and `to_matrix`, and the output:
+TASK, then {% if cookiecutter.model_task == "regression" %}UNIT and DECIMALS (a regression){% else %}CLASSES (a classification){% endif %}. Everything else reads them:
+the routes, the batch request, the docs' examples, model loading and its checks, training,
+and the tests' cases (tests/test_contract.py).
 """
 {%- if cookiecutter.model_task == "regression" %}
 
