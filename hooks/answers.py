@@ -106,7 +106,22 @@ def check_model_names(a):
             errors.append(f"{field}: {name!r} is taken by the service; choose another name")
     if a["item_plural"] == a["item_name"]:
         errors.append(f"item_plural: {a['item_plural']!r} is also item_name; give the plural form (the batch key)")
+    # The request body's class shares the OpenAPI schema's names with the response bodies, and
+    # contract.py's names with its imports and the samples' field types.
+    schemas = {"BatchRequest", "Health", "ModelInfo", *(f"{p}{camel(a['prediction_name'])}" for p in ("", "Batch"))}
+    contract = {"BaseModel", "ConfigDict", "Field", "Literal", "District", "PropertyType", "EnergyRating"}
+    contract |= {"Plan", "Billing"}
+    if camel(a["item_name"]) in schemas | contract:
+        errors.append(
+            f"item_name: {a['item_name']!r} would name the request body {camel(a['item_name'])}, a name "
+            "the service already uses; choose another noun"
+        )
     return errors
+
+
+def camel(name: str) -> str:
+    """A class name from a lowercase name, as cookiecutter.json derives it: bank_account -> BankAccount."""
+    return name.title().replace("_", "")
 
 
 def check_aws(a):

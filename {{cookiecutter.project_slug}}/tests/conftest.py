@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2 as httpx
 import onnx
 import pytest
+from onnx import numpy_helper
 
 # The settings are read once, at import; point statsd at a listener this session owns.
 statsd_listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -55,8 +56,8 @@ def artifact(tmp_path_factory):
 
 def changed_copy(artifact: Path, folder: Path, change: str) -> Path:
     """A copy of the artifact whose model.json is as training wrote it but whose model.onnx is not:
-    "tree value" edits one leaf of the first tree with the onnx library (still a valid model that
-    loads), "truncated" keeps the first half of the file."""
+    "weight" edits one weight with the onnx library (still a valid model that loads), "truncated"
+    keeps the first half of the file."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / artifact.name
     shutil.copy(metadata_path(artifact), metadata_path(target))
@@ -65,11 +66,28 @@ def changed_copy(artifact: Path, folder: Path, change: str) -> Path:
         target.write_bytes(content[: len(content) // 2])
     else:
         edited = onnx.load(artifact)
-        [trees] = [node for node in edited.graph.node if node.op_type.startswith("TreeEnsemble")]
-        leaf_values = next(a for a in trees.attribute if a.name in ("target_weights", "class_weights"))
-        leaf_values.floats[0] += 100_000
+        edit_a_weight(edited)
         onnx.save(edited, target)
     return target
+
+
+WEIGHTS = ("target_weights", "class_weights", "leaf_weights", "coefficients")  # of trees and linear models
+
+
+def edit_a_weight(model: onnx.ModelProto) -> None:
+    """Add 100,000 to one weight: a leaf of a tree, a coefficient, or else the first float initializer."""
+    for node in model.graph.node:
+        for attribute in node.attribute:
+            if attribute.name in WEIGHTS and attribute.floats:
+                attribute.floats[0] += 100_000
+                return
+    for tensor in model.graph.initializer:
+        values = numpy_helper.to_array(tensor).copy()
+        if values.dtype.kind == "f" and values.size:
+            values.flat[0] += 100_000
+            tensor.CopyFrom(numpy_helper.from_array(values, tensor.name))
+            return
+    raise ValueError("the model has no weight this test knows how to edit")
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,7 @@ def test_corrupt_artifact_says_what_to_run(copy_of):
         model.load(path)
 
 
-@pytest.mark.parametrize("change", ["tree value", "truncated"])
+@pytest.mark.parametrize("change", ["weight", "truncated"])
 def test_a_changed_model_file_is_refused(artifact, tmp_path, change):
     changed = changed_copy(artifact, tmp_path, change)
     with pytest.raises(model.ModelLoadError, match=r"model\.onnx is not the file training wrote.*make train"):
@@ -83,7 +83,7 @@ def test_an_edited_tree_would_load_and_serve_other_values_without_the_hash(artif
     rows = contract.to_matrix([contract.{{ cookiecutter.__item_class }}(**record) for record in generate(500)[0]])
     original, edited = (
         onnxruntime.InferenceSession(path).run(None, {"features": rows})[0]
-        for path in (str(artifact), str(changed_copy(artifact, tmp_path, "tree value")))
+        for path in (str(artifact), str(changed_copy(artifact, tmp_path, "weight")))
     )
     assert (original != edited).any()
 
@@ -103,7 +103,7 @@ def dockerfile_verify_command() -> list[str]:
     return shlex.split(line.removeprefix("RUN "))
 
 
-@pytest.mark.parametrize("change", [None, "tree value", "truncated"])
+@pytest.mark.parametrize("change", [None, "weight", "truncated"])
 def test_the_image_build_verifies_the_artifact(artifact, tmp_path, change):
     path = changed_copy(artifact, tmp_path, change) if change else artifact
     replace = {"python": sys.executable, "$MODEL_PATH": str(path)}  # the image's python and ENV

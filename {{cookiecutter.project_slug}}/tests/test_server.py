@@ -51,7 +51,7 @@ def test_missing_model_stops_start_up_with_instructions(tmp_path):
     assert "make train" in refuses_to_start(tmp_path / "missing.onnx")
 
 
-@pytest.mark.parametrize("change", ["tree value", "truncated"])
+@pytest.mark.parametrize("change", ["weight", "truncated"])
 def test_a_changed_model_file_stops_start_up_saying_which(artifact, tmp_path, change):
     output = refuses_to_start(changed_copy(artifact, tmp_path, change))
     assert f"{tmp_path / 'model.onnx'} is not the file training wrote" in output
