@@ -47,11 +47,13 @@ def check_answer(body: dict) -> None:
     if contract.TASK == "regression":
         assert set(body) == {ANSWER, *contract.UNIT, "model_version"}
         assert math.isfinite(body[ANSWER])
+        assert round(body[ANSWER], contract.DECIMALS) == body[ANSWER]
         assert {name: body[name] for name in contract.UNIT} == contract.UNIT
     else:
         assert set(body) == {ANSWER, "probabilities", "model_version"}
         assert list(body["probabilities"]) == contract.CLASSES
         assert abs(sum(body["probabilities"].values()) - 1) < 1e-3
+        assert all(round(p, contract.DECIMALS) == p for p in body["probabilities"].values())
         assert body["probabilities"][body[ANSWER]] == max(body["probabilities"].values())
 
 

@@ -48,6 +48,7 @@ class LoadedModel:
         cost per row (the service groups concurrent requests for this; see batching.py).
         """
         [values] = self.session.run(None, {self.input_name: to_matrix(items)})
+        values = values.astype(np.float64)  # rounded in float32, 0.279 would answer 0.27900001406669617
         if TASK == "regression":
             return np.round(values.ravel(), DECIMALS).tolist()
         rounded = np.round(values, DECIMALS).tolist()

@@ -23,16 +23,17 @@ if contract.TASK == "regression":
     CONSTANT_FIELDS: dict[str, Any] = {name: (str, Field(examples=[unit])) for name, unit in contract.UNIT.items()}
 else:
     Label = Literal[tuple(contract.CLASSES)]
+    EVEN = {label: round(1 / len(contract.CLASSES), contract.DECIMALS) for label in contract.CLASSES}
     ROW_FIELDS = {
         "{{ cookiecutter.prediction_name }}": (Label, Field(description="The most probable class.")),
         "probabilities": (
             dict[Label, float],
-            Field(description=f"Each class's probability, rounded to {contract.DECIMALS} decimals."),
+            Field(description=f"Each class's probability, rounded to {contract.DECIMALS} decimals.", examples=[EVEN]),
         ),
     }
     CONSTANT_FIELDS = {}
 
-NAME = "{{ cookiecutter.prediction_name | title | replace('_', '') }}"  # of the response bodies in the OpenAPI schema
+NAME = "{{ cookiecutter.prediction_name.title().replace('_', '') }}"  # of the response bodies in the OpenAPI schema
 Single = create_model(NAME, **ROW_FIELDS, **CONSTANT_FIELDS, model_version=VERSION)
 Batch = create_model(
     "Batch" + NAME,
