@@ -1,22 +1,29 @@
 """HTTP routes. Route names double as metric names (requests.<name>, see metrics.py)."""
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import asyncio
+import time
 
-from .deps import Batcher, MaybeModel, Model
-from .metrics import MODEL_TIMER, ROWS, statsd
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
+
+from . import metrics
+from .deps import MaybeModel, Model, serving
 from .model import LoadedModel, Property
 from .schemas import BatchRequest, BatchValuation, Health, ModelInfo, Valuation
 from .settings import settings
 
 router = APIRouter()
+CHUNK_ROWS = 100  # a batch is checked and valued this many rows at a time, other requests served in between
+PROPERTIES = TypeAdapter(list[Property])
 
 
 def run_model(model: LoadedModel, properties: list[Property]) -> list[float]:
     """Every model call goes through here, timed and counted once, whether it answers one request or many."""
-    with statsd.timer(MODEL_TIMER):
-        values = model.predict(properties)
-    statsd.incr(ROWS, len(values))
+    started = time.perf_counter()
+    values = model.predict(properties)
+    metrics.record_model_call(len(values), (time.perf_counter() - started) * 1000)
     return values
 
 
@@ -36,8 +43,9 @@ async def health_check(model: MaybeModel):
 
 
 @router.post("/valuation", name="valuation", response_model=Valuation, tags=["valuation"])
-async def value_property(prop: Property, model: Model, batcher: Batcher) -> Valuation:
+async def value_property(prop: Property, request: Request) -> Valuation:
     """Estimate the market value of one property."""
+    model, batcher = serving(request)  # not injected: the hot route saves FastAPI's resolution steps (deps.py)
     value = await batcher.submit(prop)  # grouped with concurrent requests: batching.py
     return Valuation(valuation=value, currency=settings.currency, model_version=model.version)
 
@@ -45,7 +53,21 @@ async def value_property(prop: Property, model: Model, batcher: Batcher) -> Valu
 @router.post("/valuation/batch", name="valuation_batch", response_model=BatchValuation, tags=["valuation"])
 async def value_properties(batch: BatchRequest, model: Model) -> BatchValuation:
     """Estimate many properties in one call (at most `maxItems` of `properties`, BATCH_LIMIT), for back-office jobs."""
-    values = run_model(model, batch.properties)  # already one call for many rows
+    # A chunk at a time, letting the event loop serve other requests in between (`sleep(0)`):
+    # single valuations keep their latency while a large batch is checked and valued.
+    rows, properties, errors = batch.properties, [], []
+    for start in range(0, len(rows), CHUNK_ROWS):
+        try:
+            properties += PROPERTIES.validate_python(rows[start : start + CHUNK_ROWS])
+        except ValidationError as error:  # located in the request, as FastAPI would: body.properties.<i>.<field>
+            errors += [{**e, "loc": ("body", "properties", start + e["loc"][0], *e["loc"][1:])} for e in error.errors()]
+        await asyncio.sleep(0)
+    if errors:
+        raise RequestValidationError(errors)
+    values = []
+    for start in range(0, len(properties), CHUNK_ROWS):
+        values += run_model(model, properties[start : start + CHUNK_ROWS])
+        await asyncio.sleep(0)
     return BatchValuation(valuations=values, currency=settings.currency, model_version=model.version)
 
 

@@ -9,9 +9,9 @@ pages). `ACCESS_LOG=all` logs every request.
 """
 
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +35,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if SAFE_ID.match(incoming) else os.urandom(16).hex()  # random, as uuid4 but cheaper
         token = request_id.set(rid)
         version_token = model_version.set(None)  # the route's model dependency sets it (deps.py)
         status = 500

@@ -1,6 +1,8 @@
 """Response bodies and the batch request. The single request body is `model.Property`."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .model import Property
 from .settings import settings
@@ -36,7 +38,14 @@ class BatchRequest(BaseModel):
         }
     )
 
-    properties: list[Property] = Field(min_length=1, max_length=settings.batch_limit)
+    # Each item is checked against Property by the route, a chunk at a time (api.py), not here
+    # all at once: a large batch must not hold the event loop for the whole of its validation.
+    # Only the list is checked here; the published schema still says a list of Property.
+    properties: Annotated[list[Any], BeforeValidator(lambda rows: rows, json_schema_input_type=list[Property])] = Field(
+        min_length=1,
+        max_length=settings.batch_limit,
+        json_schema_extra={"minItems": 1, "maxItems": settings.batch_limit},
+    )
 
 
 class BatchValuation(BaseModel):
