@@ -409,7 +409,7 @@ def main() -> None:
             "extra_context": args.extra_context,
             "routes": {k: api[k] for k in ("single", "batch", "batch_key")},
             "command": " ".join(servers["service"].command),
-            "peer": re.search(r"^bentoml==\S+", PEER_REQUIREMENTS.read_text(), re.MULTILINE).group(0) if peer_bin else None,
+            "peer": peer_bin and re.search(r"^bentoml==\S+", PEER_REQUIREMENTS.read_text(), re.MULTILINE).group(0),
         },
         "cold_start_s": cold,
         "rss_mib": memory,
