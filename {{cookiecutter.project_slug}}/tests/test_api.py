@@ -60,6 +60,16 @@ def test_batch_over_the_limit_is_refused_with_the_limit(client):
     assert str(settings.batch_limit) in error["msg"]
 
 
+def test_a_bad_item_deep_in_a_batch_is_named_by_its_index(client):
+    houses = [EXAMPLE] * 250
+    houses[1], houses[237] = "not a property", {**EXAMPLE, "rooms": 0}  # in the first and a later chunk
+    response = client.post("/valuation/batch", json={"properties": houses})
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert [e["loc"] for e in errors] == [["body", "properties", 1], ["body", "properties", 237, "rooms"]]
+    assert errors[1]["ctx"] == {"ge": 1} and errors[0]["type"] == "model_attributes_type"
+
+
 def test_empty_batch_is_refused(client):
     response = client.post("/valuation/batch", json={"properties": []})
     assert response.status_code == 422

@@ -57,8 +57,8 @@ async def value_properties(batch: BatchRequest, model: Model) -> BatchValuation:
     # single valuations keep their latency while a large batch is checked and valued.
     rows, properties, errors = batch.properties, [], []
     for start in range(0, len(rows), CHUNK_ROWS):
-        try:
-            properties += PROPERTIES.validate_python(rows[start : start + CHUNK_ROWS])
+        try:  # from_attributes as FastAPI validates bodies: the same errors as before chunking
+            properties += PROPERTIES.validate_python(rows[start : start + CHUNK_ROWS], from_attributes=True)
         except ValidationError as error:  # located in the request, as FastAPI would: body.properties.<i>.<field>
             errors += [{**e, "loc": ("body", "properties", start + e["loc"][0], *e["loc"][1:])} for e in error.errors()]
         await asyncio.sleep(0)
