@@ -67,12 +67,14 @@ app = FastAPI(
     description=describe(None),
     version="1.0.0",
     lifespan=lifespan,
+    # api.py's routes on the app itself: `app.include_router(router)` would match every request
+    # through a nested router, a quarter more work per request than the route itself (performance page).
+    routes=router.routes,
     **docs,
 )
 # Swagger UI and ReDoc load their scripts from the pinned fastapi-standalone-docs package
 # (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
 StandaloneDocs(app)
-app.include_router(router)
 app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/valuation/batch": settings.batch_body_bytes})
 app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
 app.add_middleware(RequestContext)  # outermost: it counts and logs the 503s of InFlightLimit too

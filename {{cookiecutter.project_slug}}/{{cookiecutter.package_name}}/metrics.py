@@ -62,10 +62,14 @@ counts: Counter[str] = Counter()  # not sent yet
 timings: list[tuple[str, float]] = []  # not sent yet, in ms
 
 
+REQUEST_COUNTERS = {route: REQUESTS.format(route=route) for route in ROUTES}  # formatted once, not per request
+RESPONSE_COUNTERS = {int(c[0]): RESPONSES.format(status_class=c) for c in STATUS_CLASSES}
+
+
 def record_request(route: str, status: int, duration_ms: float) -> None:
     """Count a finished request by route and status class, and time valuations."""
-    counts[REQUESTS.format(route=route)] += 1
-    counts[RESPONSES.format(status_class=f"{status // 100}xx")] += 1
+    counts[REQUEST_COUNTERS[route]] += 1
+    counts[RESPONSE_COUNTERS.get(status // 100) or RESPONSES.format(status_class=f"{status // 100}xx")] += 1
     if route in REQUEST_TIMERS:
         add_timing(REQUEST_TIMERS[route], duration_ms)
 

@@ -109,9 +109,10 @@ class InFlightLimit:
 
 class BodyLimit:
     """413, naming the limit, for a body over its route's limit (`limits` by path, else `default`):
-    checked against Content-Length before anything is read, and counted as the body streams in (a
-    chunked body has no Content-Length). The answer closes the connection, so the rest of the body
-    is never read nor buffered; the route then sees the client gone."""
+    checked against Content-Length before anything is read (the server reads no more than it), and
+    counted as the body streams in when there is none (a chunked body). The answer closes the
+    connection, so the rest of the body is never read nor buffered; the route then sees the client
+    gone."""
 
     def __init__(self, app: ASGIApp, default: int, limits: dict[str, int]) -> None:
         self.app = app
@@ -123,9 +124,13 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limits.get(scope["path"], self.default)
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > limit:
-            await too_large(limit)(scope, receive, send)
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and b"transfer-encoding" not in headers:  # the server reads no more than that
+            if int(length) > limit:
+                await too_large(limit)(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         received = 0
         refused = False
