@@ -32,6 +32,8 @@ RESPONSES = "responses.{status_class}"  # count per status class; responses.5xx 
 ROUTES = ("valuation", "valuation_batch", "model_info", "health_check", "other")  # anything unnamed is "other"
 REQUEST_TIMERS = {"valuation": VALUATION_TIMER, "valuation_batch": BATCH_TIMER}
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+REQUEST_COUNTERS = {route: REQUESTS.format(route=route) for route in ROUTES}  # formatted once, not per request
+RESPONSE_COUNTERS = {int(c[0]): RESPONSES.format(status_class=c) for c in STATUS_CLASSES}  # by status // 100
 
 FLUSH_SECONDS = 0.1  # the longest a metric waits in the buffer; the agent aggregates per minute
 MAX_PENDING_TIMINGS = 1000  # or sooner, when this many timings wait
@@ -62,14 +64,10 @@ counts: Counter[str] = Counter()  # not sent yet
 timings: list[tuple[str, float]] = []  # not sent yet, in ms
 
 
-REQUEST_COUNTERS = {route: REQUESTS.format(route=route) for route in ROUTES}  # formatted once, not per request
-RESPONSE_COUNTERS = {int(c[0]): RESPONSES.format(status_class=c) for c in STATUS_CLASSES}
-
-
 def record_request(route: str, status: int, duration_ms: float) -> None:
     """Count a finished request by route and status class, and time valuations."""
     counts[REQUEST_COUNTERS[route]] += 1
-    counts[RESPONSE_COUNTERS.get(status // 100) or RESPONSES.format(status_class=f"{status // 100}xx")] += 1
+    counts[RESPONSE_COUNTERS.get(status // 100) or RESPONSES.format(status_class=f"{status // 100}xx")] += 1  # 1xx
     if route in REQUEST_TIMERS:
         add_timing(REQUEST_TIMERS[route], duration_ms)
 
