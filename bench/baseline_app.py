@@ -2,7 +2,8 @@
 
 A sync `/valuation` that returns a hard-coded value, timed with the statsd client's
 decorator, and the `/health-check` the load balancer calls. It reads no body and loads no
-model, so it is the cost of FastAPI and uvicorn alone.
+model, so it is the cost of FastAPI and uvicorn alone. bench/run.py gives it the service's single
+route as BENCH_PATH.
 """
 
 import os
@@ -19,7 +20,7 @@ def health_check():
     return {"status": "healthy"}
 
 
-@app.post("/valuation")
+@app.post(os.environ.get("BENCH_PATH", "/valuation"))
 @statsd.timer("valuation")
 def valuation():
     return {"valuation": 350_000, "currency": "EUR", "model_version": "hard-coded"}

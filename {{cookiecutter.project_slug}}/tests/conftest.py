@@ -27,6 +27,7 @@ os.environ["STATSD_PORT"] = str(statsd_listener.getsockname()[1])
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from {{ cookiecutter.package_name }} import metrics  # noqa: E402
 from {{ cookiecutter.package_name }}.contract import EXAMPLES  # noqa: E402
 from {{ cookiecutter.package_name }}.main import app  # noqa: E402
 from {{ cookiecutter.package_name }}.model import metadata_path  # noqa: E402
@@ -100,6 +101,7 @@ def client(artifact):
 @pytest.fixture
 def statsd_packets():
     """Drain what the service sent so far; call the returned function to read new lines."""
+    metrics.flush()  # what earlier tests recorded and the service has not sent yet (it sends every 0.1 s)
     statsd_listener.setblocking(False)
     try:
         while True:

@@ -46,6 +46,17 @@ def test_batch_over_the_limit_is_refused_with_the_limit(client):
     assert str(settings.batch_limit) in error["msg"]
 
 
+def test_a_bad_item_deep_in_a_batch_is_named_by_its_index(client):
+    field = next(iter(EXAMPLE))  # a list is no scalar field's value
+    items = [EXAMPLE] * 250
+    items[1], items[237] = "not an object", {**EXAMPLE, field: []}  # in the first and a later chunk
+    response = client.post(BATCH_ROUTE, json={BATCH_KEY: items})
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert [e["loc"] for e in errors] == [["body", BATCH_KEY, 1], ["body", BATCH_KEY, 237, field]]
+    assert errors[0]["type"] == "model_attributes_type"
+
+
 def test_empty_batch_is_refused(client):
     response = client.post(BATCH_ROUTE, json={BATCH_KEY: []})
     assert response.status_code == 422

@@ -1,16 +1,18 @@
 """Micro-batching: grouped answers are the model's own answers, in order, and one bad item fails alone."""
 
 import asyncio
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx2 as httpx
 import pytest
 
 from {{ cookiecutter.package_name }} import model
 from {{ cookiecutter.package_name }}.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.contract import EXAMPLES, {{ cookiecutter.__item_class }}
 
-from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, ROUTE
+from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, EXAMPLE, ROUTE, serving
 from model.sample_data import generate
 
 # Requests of the sample's kind, all different, in a fixed order.
@@ -184,3 +186,33 @@ def test_a_closed_batcher_refuses_instead_of_leaving_the_request_waiting():
             await asyncio.wait_for(batcher.submit(2), timeout=1)
 
     run(scenario())
+
+
+def test_a_running_batch_does_not_hold_up_single_requests(artifact):
+    """A real server: single requests sent while a large batch is checked and answered get their
+    answers in a fraction of the batch's own time (the batch route yields between chunks: api.py), instead
+    of waiting for all of it. Timed against the batch itself, so a slow machine slows both."""
+    rows = 20_000
+    json_body = {"content-type": "application/json"}
+    body = json.dumps({BATCH_KEY: [EXAMPLE] * rows})
+    with serving(artifact, BATCH_LIMIT=str(rows)) as (_, url), httpx.Client(base_url=url, timeout=60) as client:
+        assert client.post(ROUTE, json=EXAMPLE).status_code == 200  # warm
+
+        def batch() -> tuple[float, float, int]:
+            started = time.perf_counter()
+            response = httpx.post(f"{url}{BATCH_ROUTE}", content=body, headers=json_body, timeout=60)
+            return started, time.perf_counter(), response.status_code
+
+        singles = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(batch)
+            while not running.done():
+                started = time.perf_counter()
+                assert client.post(ROUTE, json=EXAMPLE).status_code == 200
+                singles.append((started, time.perf_counter()))
+            batch_started, batch_ended, status = running.result()
+    assert status == 200
+    took = batch_ended - batch_started
+    during = [end - start for start, end in singles if start < batch_ended and end > batch_started]
+    assert len(during) >= 3, f"only {len(during)} single requests were answered during a {took:.3f} s batch"
+    assert max(during) < took / 2, f"a single request waited {max(during):.3f} s of a {took:.3f} s batch"

@@ -1,22 +1,30 @@
 """HTTP routes. Route names double as metric names (requests.<name>, see metrics.py)."""
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import asyncio
+import time
 
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
+
+from . import metrics
 from .contract import {{ cookiecutter.__item_class }}
-from .deps import Batcher, MaybeModel, Model
-from .metrics import MODEL_TIMER, ROWS, statsd
+from .deps import MaybeModel, Model, serving
 from .model import Answer, LoadedModel
 from .schemas import Batch, BatchRequest, Health, ModelInfo, Single, many, one
 
 router = APIRouter()
+CHUNK_ROWS = 100  # a batch is checked and valued this many rows at a time, other requests served in between
+ITEMS = TypeAdapter(list[{{ cookiecutter.__item_class }}])
+BATCH_KEY = "{{ cookiecutter.item_plural }}"
 
 
 def run_model(model: LoadedModel, items: list[{{ cookiecutter.__item_class }}]) -> list[Answer]:
     """Every model call goes through here, timed and counted once, whether it answers one request or many."""
-    with statsd.timer(MODEL_TIMER):
-        answers = model.predict(items)
-    statsd.incr(ROWS, len(answers))
+    started = time.perf_counter()
+    answers = model.predict(items)
+    metrics.record_model_call(len(answers), (time.perf_counter() - started) * 1000)
     return answers
 
 
@@ -36,8 +44,9 @@ async def health_check(model: MaybeModel):
 
 
 @router.post("/{{ cookiecutter.prediction_name }}", name="{{ cookiecutter.prediction_name }}", response_model=Single, tags=["{{ cookiecutter.prediction_name }}"])
-async def predict_one(item: {{ cookiecutter.__item_class }}, model: Model, batcher: Batcher) -> Single:
+async def predict_one(item: {{ cookiecutter.__item_class }}, request: Request) -> Single:
     """The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}."""
+    model, batcher = serving(request)  # not injected: the hot route saves FastAPI's resolution steps (deps.py)
     answer = await batcher.submit(item)  # grouped with concurrent requests: batching.py
     return one(answer, model.version)
 
@@ -45,7 +54,22 @@ async def predict_one(item: {{ cookiecutter.__item_class }}, model: Model, batch
 @router.post("/{{ cookiecutter.prediction_name }}/batch", name="{{ cookiecutter.prediction_name }}_batch", response_model=Batch, tags=["{{ cookiecutter.prediction_name }}"])
 async def predict_many(batch: BatchRequest, model: Model) -> Batch:
     """Many {{ cookiecutter.item_plural }} in one call (at most `maxItems` of `{{ cookiecutter.item_plural }}`, BATCH_LIMIT), for back-office jobs."""
-    answers = run_model(model, batch.{{ cookiecutter.item_plural }})  # already one call for many rows
+    # A chunk at a time, letting the event loop serve other requests in between (`sleep(0)`):
+    # single requests keep their latency while a large batch is checked and answered.
+    rows, items, errors = batch.{{ cookiecutter.item_plural }}, [], []
+    for start in range(0, len(rows), CHUNK_ROWS):
+        try:  # from_attributes as FastAPI validates bodies: the same errors as before chunking
+            items += ITEMS.validate_python(rows[start : start + CHUNK_ROWS], from_attributes=True)
+        except ValidationError as error:  # located in the request, as FastAPI would: body.<key>.<i>.<field>
+            for e in error.errors():
+                errors.append({**e, "loc": ("body", BATCH_KEY, start + e["loc"][0], *e["loc"][1:])})
+        await asyncio.sleep(0)
+    if errors:
+        raise RequestValidationError(errors)
+    answers = []
+    for start in range(0, len(items), CHUNK_ROWS):
+        answers += run_model(model, items[start : start + CHUNK_ROWS])
+        await asyncio.sleep(0)
     return many(answers, model.version)
 
 

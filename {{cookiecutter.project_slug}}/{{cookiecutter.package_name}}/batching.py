@@ -1,21 +1,20 @@
 """Adaptive micro-batching: concurrent single requests share one model call.
 
 Every model call has a fixed cost on top of a small cost per row (for the sample model in
-ONNX Runtime, the fixed cost dominates), plus one `model.predict` timer and one rows
-counter sent to statsd per call (api.run_model). Under load, many single requests are
-in flight at once. `MicroBatcher.submit` queues each one; one background
-task hands everything queued so far to the model in a single call. While that call runs,
-new requests queue up, so the next batch grows with the load by itself. Under load (the
-last call answered several requests) the batcher also waits a little, at most
-`MICRO_BATCH_WAIT_MS`, for as many requests as last time, so calls stay full while
-responses and new requests interleave; a request that finds the service quiet never waits.
-What this gains over one model call per request is measured on the performance page.
+ONNX Runtime, the fixed cost dominates), plus its timer and rows counter (api.run_model).
+Under load, many single requests are in flight at once. `MicroBatcher.submit` queues each
+one; one background task hands everything queued so far to the model in a single call.
+While that call runs, new requests queue up, so the next batch grows with the load by
+itself. With `MICRO_BATCH_WAIT_MS` above 0, under load (the last call answered several
+requests) the batcher also waits a little, at most that long, for as many requests as last
+time; a request that finds the service quiet never waits. What grouping and the wait gain
+or cost is measured on the performance page.
 
 The call runs on the event loop itself: it is short, and a worker thread would only add
 a hand-over per call (the event loop and the model would still share one vCPU).
 
 Settings (settings.py): `MICRO_BATCH_SIZE` caps the requests one call answers (1 turns
-grouping off); `MICRO_BATCH_WAIT_MS` bounds the wait under load (0 never waits).
+grouping off); `MICRO_BATCH_WAIT_MS` bounds the wait under load (0, the default, never waits).
 """
 
 import asyncio

@@ -7,6 +7,7 @@ from .settings import settings
 # First, so that every line is JSON: metrics.py, for one, may warn as it is imported.
 configure_logging(settings.log_level)
 
+import asyncio
 import gc
 import logging
 import reprlib
@@ -20,9 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_standalone_docs import StandaloneDocs
 
-from . import model
+from . import metrics, model
 from .api import router, run_model
 from .batching import MicroBatcher
+from .deps import served_model
 from .docs import describe
 from .middleware import BodyLimit, InFlightLimit, RequestContext
 
@@ -50,10 +52,13 @@ async def lifespan(app: FastAPI):
     # objects (full collections over those pause requests under load). No gc.collect()
     # first: it would lengthen every cold start.
     gc.freeze()
+    sender = asyncio.create_task(metrics.send_pending(), name="metrics")
     yield
-    # uvicorn has drained the requests by now: stop the batcher, release the model
+    # uvicorn has drained the requests by now: stop the batcher, release the model, send the last metrics
     await app.state.batcher.close()
     app.state.batcher = app.state.model = None
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
 
 
 docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
@@ -62,12 +67,14 @@ app = FastAPI(
     description=describe(None),
     version="1.0.0",
     lifespan=lifespan,
+    # api.py's routes on the app itself: with `app.include_router(router)`, FastAPI matches every
+    # request through a nested router, a large share of a single request's cost (performance page).
+    routes=router.routes,
     **docs,
 )
 # Swagger UI and ReDoc load their scripts from the pinned fastapi-standalone-docs package
 # (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
 StandaloneDocs(app)
-app.include_router(router)
 app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/{{ cookiecutter.prediction_name }}/batch": settings.batch_body_bytes})
 app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
 app.add_middleware(RequestContext)  # outermost: it counts and logs the 503s of InFlightLimit too
@@ -96,6 +103,7 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
     """422 naming each bad field and what it allows (`loc`, `msg`, `ctx`), as FastAPI does, but of
     bounded size whatever the body: at most MAX_ERRORS errors, an excerpt of each bad value, and
     no echo of the whole object for a missing field."""
+    await served_model(request)  # the access line names the model version (the hot route injects no dependency)
     errors = error.errors()
     detail = []
     for e in errors[:MAX_ERRORS]:

@@ -6,9 +6,9 @@ UNIT fields; classification: the most probable class, with `probabilities` per c
 answers the same fields as lists, one entry per {{ cookiecutter.item_name }} in request order.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from . import contract
 from .contract import {{ cookiecutter.__item_class }}
@@ -68,10 +68,23 @@ def many(answers: list[Answer], version: str) -> BaseModel:
     )
 
 
+# Each item is checked against {{ cookiecutter.__item_class }} by the route, a chunk at a time (api.py), not here all
+# at once: a large batch must not hold the event loop for the whole of its validation. Only the
+# list is checked here; the published schema still says a list of {{ cookiecutter.__item_class }}.
+Rows = Annotated[
+    list[Any],
+    BeforeValidator(lambda rows: rows, json_schema_input_type=list[{{ cookiecutter.__item_class }}]),
+]
+
+
 class BatchRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"{{ cookiecutter.item_plural }}": contract.EXAMPLES}]})
 
-    {{ cookiecutter.item_plural }}: list[{{ cookiecutter.__item_class }}] = Field(min_length=1, max_length=settings.batch_limit)
+    {{ cookiecutter.item_plural }}: Rows = Field(
+        min_length=1,
+        max_length=settings.batch_limit,
+        json_schema_extra={"minItems": 1, "maxItems": settings.batch_limit},
+    )
 
 
 class ModelInfo(BaseModel):

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         64, ge=1, le=1000, description="Most concurrent single requests answered by one model call (1: no grouping)."
     )
     micro_batch_wait_ms: float = Field(
-        2, ge=0, le=100, description="Under load, longest wait for more requests to group into a call (0: never)."
+        0, ge=0, le=100, description="Under load, longest wait for more requests to group into a call (0: never)."
     )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
 
