@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import metrics
 from {{ cookiecutter.package_name }}.settings import settings
@@ -128,9 +127,10 @@ def emitted(client, statsd_packets, monkeypatch) -> set[tuple[str, str]]:
     client.get("/health-check")  # health_check 5xx (503)
     monkeypatch.setattr(client.app.state, "model", loaded)
     monkeypatch.setattr(type(loaded), "predict", lambda *args: 1 / 0)
-    # No `with`: this client shares the running app (and its lifespan) instead of starting another.
-    failing = TestClient(client.app, raise_server_exceptions=False)
-    failing.post(BATCH_ROUTE, json={BATCH_KEY: [EXAMPLE]})  # batch 5xx
+    # The same client, on the app's own event loop: metrics are recorded and sent from that one
+    # thread, as in the service. The client re-raises the error the app answered with a 500.
+    with pytest.raises(ZeroDivisionError):
+        client.post(BATCH_ROUTE, json={BATCH_KEY: [EXAMPLE]})  # batch 5xx
     return as_agent_publishes(statsd_packets(expected=40))
 
 

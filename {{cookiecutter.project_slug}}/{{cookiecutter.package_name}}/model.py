@@ -51,8 +51,9 @@ class LoadedModel:
         values = values.astype(np.float64)  # rounded in float32, 0.279 would answer 0.27900001406669617
         if TASK == "regression":
             return np.round(values.ravel(), DECIMALS).tolist()
+        labels = values.argmax(axis=1).tolist()  # before rounding, which can make two classes tie
         rounded = np.round(values, DECIMALS).tolist()
-        return [(CLASSES[row.index(max(row))], dict(zip(CLASSES, row, strict=True))) for row in rounded]
+        return [(CLASSES[i], dict(zip(CLASSES, row, strict=True))) for i, row in zip(labels, rounded, strict=True)]
 
 
 def metadata_path(model_path: Path) -> Path:
