@@ -108,9 +108,10 @@ def statsd_packets():
             statsd_listener.recv(65535)
     except BlockingIOError:
         pass
-    statsd_listener.settimeout(2)
 
-    def read(expected: int = 1) -> list[str]:
+    def read(expected: int = 1, wait: float = 2) -> list[str]:
+        """Lines until `expected` have come, or none for `wait` seconds."""
+        statsd_listener.settimeout(wait)
         lines: list[str] = []
         while len(lines) < expected:
             try:
