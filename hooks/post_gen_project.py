@@ -21,9 +21,9 @@ def remove(*paths: str) -> None:
 
 
 def remove_dns_stack_without_hosted_zone() -> None:
-    """hosted_zone_name empty: no friendly DNS name, so no infra/dns.yaml (root.yaml omits DnsStack)."""
+    """hosted_zone_name empty: no wildcard DNS name, so no infra/environment/dns.yaml (no DnsStack)."""
     if not "{{ cookiecutter.hosted_zone_name }}":
-        remove("infra/dns.yaml")
+        remove("infra/environment/dns.yaml")
 
 
 def make_scripts_executable() -> None:

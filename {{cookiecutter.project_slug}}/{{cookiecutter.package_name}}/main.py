@@ -25,6 +25,7 @@ from .api import router, run_model
 from .batching import MicroBatcher
 from .docs import describe
 from .middleware import BodyLimit, InFlightLimit, RequestContext
+from .prefix import RestorePrefix, StripPrefix
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,11 @@ app = FastAPI(
 # (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
 StandaloneDocs(app)
 app.include_router(router)
+app.add_middleware(RestorePrefix)  # innermost: the routes see /<PATH_PREFIX>/... (prefix.py)
 app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/valuation/batch": settings.batch_body_bytes})
 app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
-app.add_middleware(RequestContext)  # outermost: it counts and logs the 503s of InFlightLimit too
+app.add_middleware(RequestContext)  # it counts and logs the 503s of InFlightLimit too
+app.add_middleware(StripPrefix, prefix=settings.path_prefix)  # outermost: the others see the plain paths
 
 
 MAX_ERRORS = 20  # a 422 lists at most this many errors, then counts the rest
