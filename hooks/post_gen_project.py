@@ -62,10 +62,12 @@ Next steps:
 README.md walks you from here to the first deploy.
 """
     )
+    if "{{ cookiecutter.infrastructure }}" == "shared":
+        return  # the environment's certificate and zone are its owner's to set
     if "{{ cookiecutter.certificate_arn }}":
         print("infra/params/dev.json: dev serves HTTP until CertificateArn names a certificate of the dev account.")
     if "{{ cookiecutter.hosted_zone_name }}":
-        print("infra/params/<env>.json: set HostedZoneId (Z...) of each account's zone to get the DNS names.")
+        print("infra/params/<env>.json: set the environment's HostedZoneId (Z...) of each account's zone.")
 
 
 def main() -> None:
