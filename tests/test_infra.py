@@ -205,6 +205,14 @@ def test_options_change_what_they_should(combination):
         assert rule["Conditions"] == [
             {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/${Prefix}", "/${Prefix}/*"]}}
         ]
+    # The target group's health check and the service's PATH_PREFIX follow the routing: the
+    # rule does not rewrite paths, so under a path prefix the service serves under it.
+    health = template(project, "routing.yaml")["Resources"]["TargetGroup"]["Properties"]["HealthCheckPath"]
+    environment_of_api = {e["Name"]: e["Value"] for e in app_container(api)["Environment"]}
+    if answers.get("hosted_zone_name"):
+        assert (health, environment_of_api["PATH_PREFIX"]) == ("/health-check", "")
+    else:
+        assert (health, environment_of_api["PATH_PREFIX"]) == ("/${Prefix}/health-check", "/${Prefix}")
     assert ("AlarmEmail" in dev_env) == (bool(answers.get("alarm_email")) and own)
     assert "infra/environment/" not in json.dumps(root)  # a model's stack nests only its own templates
 
@@ -255,6 +263,10 @@ def test_a_models_stacks_create_no_network_load_balancer_or_cluster(combination)
     assert (facts["infrastructure"], facts["environment"]) == (answers.get("infrastructure", "own"), "ml-models")
     header = (project / "infra" / "environment" / "environment.yaml").read_text().splitlines()[0]
     assert ("NOT DEPLOYED BY THIS REPOSITORY'S PIPELINE" in header) == (facts["infrastructure"] == "shared")
+
+
+def app_container(api: dict) -> dict:
+    return api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
 
 
 def test_the_docs_describe_the_network_that_is_built(combination):
