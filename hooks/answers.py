@@ -149,7 +149,7 @@ def check_aws(a):
                 f"certificate_arn: the certificate is in {match.group(1)}, but the load "
                 f"balancer is in aws_region {a['aws_region']}; use a certificate from that region"
             )
-        if match and match.group(2) != a["prod_account_id"]:
+        if match and match.group(2) != a["prod_account_id"] and a["infrastructure"] == "own":
             errors.append(
                 f"certificate_arn: the certificate belongs to account {match.group(2)}, but "
                 f"prod_account_id is {a['prod_account_id']}; ACM certificates cannot be used "
@@ -183,7 +183,7 @@ def check_network(a):
             f"vpc_cidr: {cidr!r} has prefix /{network.prefixlen}; use /16 to /24 so that "
             "every zone gets a public and a private subnet of at least /27"
         )
-    if a["nat_gateways"] == "none" and a["sidecar_image_source"] == "public_ecr":
+    if a["nat_gateways"] == "none" and a["sidecar_image_source"] == "public_ecr" and a["infrastructure"] == "own":
         errors.append(
             "sidecar_image_source: 'public_ecr' needs outbound internet, but nat_gateways is "
             "'none'; choose sidecar_image_source 'ecr_copy' or a NAT option"
@@ -220,7 +220,30 @@ def check_sizes(a):
     return errors
 
 
-CHECKS = (check_text, check_names, check_model_names, check_aws, check_network, check_sizes)
+def check_environment(a):
+    """The environment's stacks are <name>-dev and <name>-prod; a model's are <slug>-<env>-infra and
+    -api. Neither name may start the other's stack names, or one's deploy roles would match the
+    other's stacks."""
+    name, slug = a["environment_name"], a["project_slug"]
+    if not re.fullmatch(f"[a-z][a-z0-9-]{{1,{SLUG_MAX - 2}}}[a-z0-9]", name) or "--" in name:
+        return [
+            f"environment_name: {name!r} is not allowed; use 3 to {SLUG_MAX} lowercase letters, digits "
+            "and single hyphens, starting with a letter (for example 'ml-models'); it names the "
+            "environment's stacks <name>-dev and <name>-prod"
+        ]
+    clash = re.compile(r"(?P<a>.+)-(dev|prod)(-.*)?$")
+    for one, other in ((name, slug), (slug, name)):
+        found = clash.fullmatch(one)
+        if one == other or (found and found.group("a") == other):
+            return [
+                f"environment_name: {name!r} collides with project_slug {slug!r}: the environment's "
+                f"stacks ({name}-dev) and the model's ({slug}-dev-infra) must not share a prefix; "
+                "name the environment for the group of models (for example 'ml-models')"
+            ]
+    return []
+
+
+CHECKS = (check_text, check_names, check_model_names, check_aws, check_network, check_sizes, check_environment)
 
 
 def problems(answers: dict) -> list[str]:

@@ -21,9 +21,9 @@ def remove(*paths: str) -> None:
 
 
 def remove_dns_stack_without_hosted_zone() -> None:
-    """hosted_zone_name empty: no friendly DNS name, so no infra/dns.yaml (root.yaml omits DnsStack)."""
+    """hosted_zone_name empty: no wildcard DNS name, so no infra/environment/dns.yaml (no DnsStack)."""
     if not "{{ cookiecutter.hosted_zone_name }}":
-        remove("infra/dns.yaml")
+        remove("infra/environment/dns.yaml")
 
 
 def make_scripts_executable() -> None:
@@ -62,10 +62,12 @@ Next steps:
 README.md walks you from here to the first deploy.
 """
     )
+    if "{{ cookiecutter.infrastructure }}" == "shared":
+        return  # the environment's certificate and zone are its owner's to set
     if "{{ cookiecutter.certificate_arn }}":
         print("infra/params/dev.json: dev serves HTTP until CertificateArn names a certificate of the dev account.")
     if "{{ cookiecutter.hosted_zone_name }}":
-        print("infra/params/<env>.json: set HostedZoneId (Z...) of each account's zone to get the DNS names.")
+        print("infra/params/<env>.json: set the environment's HostedZoneId (Z...) of each account's zone.")
 
 
 def main() -> None:

@@ -67,6 +67,14 @@ BAD_ANSWERS = [
         {"nat_gateways": "none", "sidecar_image_source": "public_ecr"},
         "sidecar_image_source: 'public_ecr' needs outbound internet, but nat_gateways is 'none'",
     ),
+    ({"environment_name": "ML Models"}, "environment_name: 'ML Models' is not allowed"),
+    ({"environment_name": "ab"}, "environment_name: 'ab' is not allowed"),
+    (
+        {"environment_name": "property-valuation-api"},
+        "environment_name: 'property-valuation-api' collides with project_slug 'property-valuation-api'",
+    ),
+    ({"project_slug": "pricing", "environment_name": "pricing-dev-x"}, "environment_name: 'pricing-dev-x' collides"),
+    ({"project_slug": "ml-models-prod"}, "environment_name: 'ml-models' collides with project_slug 'ml-models-prod'"),
 ]
 
 

@@ -38,7 +38,7 @@ class Bootstrap:
     def __init__(self, project: Path, answers: dict, prefix: str | None = None):
         self.prefix = prefix or project.name
         self.oidc = answers["deploy_identity"] == "oidc"
-        parameters = {"Prefix": self.prefix, "EnvironmentName": ENV}
+        parameters = {"Prefix": self.prefix, "EnvironmentName": ENV, "EnvironmentPrefix": answers["environment_name"]}
         if self.oidc:
             parameters |= {
                 "BitbucketAudience": AUDIENCE,
@@ -131,7 +131,7 @@ BREAKAGES = {
         "does not allow cloudformation:CreateStack (needed by AWS::CloudFormation::Stack)",
     ),
     "a-new-resource-type": (
-        "infra/topics.yaml",
+        "infra/environment/topics.yaml",
         "\nResources:\n",
         "\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      SqsManagedSseEnabled: true\n",
         "cfn-role",
@@ -285,6 +285,49 @@ def test_the_deploy_identity_drives_only_this_environments_infra_and_api_stacks(
     widened = [*bootstrap.deploy, {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}]
     for action in (*change, "cloudformation:UpdateStack"):  # the explicit Deny holds
         assert not is_allowed(Request(action, bootstrap.stack_arn(f"{bootstrap.prefix}-bootstrap")), widened)
+
+
+def test_only_the_bake_that_owns_the_environment_may_change_it(bootstrap, baked):
+    """A "shared" model's pipeline reads the environment (its listener's rules and exports) but can
+    change only its own two stacks: not the environment's stack, not another model's stacks; and
+    CloudFormation's role, acting for it, gets no action on a VPC, load balancer, listener or cluster."""
+    _, answers = baked
+    own = answers["infrastructure"] == "own"
+    environment = f"{answers['environment_name']}-{ENV}"
+    change = (
+        "cloudformation:CreateChangeSet",
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:DeleteStack",
+        "cloudformation:UpdateTerminationProtection",
+    )
+    for action in change:
+        assert bootstrap.deploy_may(action, bootstrap.stack_arn(environment)) == own, action
+        for other in ("other-model-dev-infra", "other-model-dev-api", f"{environment}-VpcStack-X"):
+            assert not bootstrap.deploy_may(action, bootstrap.stack_arn(other)), (action, other)
+    assert bootstrap.deploy_may("cloudformation:DescribeStacks", bootstrap.stack_arn(environment))
+    assert bootstrap.deploy_may("elasticloadbalancing:DescribeRules", "*")  # scripts/listener_rule.py
+    nested = bootstrap.stack_arn(f"{environment}-LoadBalancerStack-X")
+    assert bootstrap.cfn_may("cloudformation:UpdateStack", nested) == own
+    assert not bootstrap.cfn_may("cloudformation:UpdateStack", bootstrap.stack_arn("other-model-dev-infra-EcsStack-X"))
+    environment_actions = [
+        ("ec2:DeleteVpc", "vpc/vpc-0a1b2c3d"),
+        ("ec2:DeleteSubnet", "subnet/subnet-0a1b2c3d"),
+        ("ec2:DeleteVpcEndpoints", "vpc-endpoint/vpce-0a1b2c3d"),
+        ("elasticloadbalancing:DeleteLoadBalancer", "loadbalancer/app/ml-models-dev/0a1b2c3d"),
+        ("elasticloadbalancing:ModifyListener", "listener/app/ml-models-dev/0a1b2c3d/4e5f"),
+        ("elasticloadbalancing:DeleteListener", "listener/app/ml-models-dev/0a1b2c3d/4e5f"),
+        ("ecs:DeleteCluster", "cluster/ml-models-dev"),
+        ("ecs:UpdateCluster", "cluster/ml-models-dev"),
+        ("kms:ScheduleKeyDeletion", "key/0a1b2c3d-0000-4000-8000-000000000000"),
+        ("sns:DeleteTopic", "ml-models-dev-alarms"),
+    ]
+    for action, resource in environment_actions:
+        service = action.split(":")[0]
+        assert bootstrap.cfn_may(action, bootstrap.arn(service, resource)) == own, action
+    # What a model's stacks need, either way: its rule on the shared listener, its target group.
+    rule = bootstrap.arn("elasticloadbalancing", "listener-rule/app/ml-models-dev/0a1b2c3d/4e5f/6a7b")
+    assert bootstrap.cfn_may("elasticloadbalancing:CreateRule", rule)
+    assert bootstrap.cfn_may("elasticloadbalancing:DeleteRule", rule)
 
 
 def test_the_deploy_identity_cannot_import_resources_the_project_never_created(bootstrap):

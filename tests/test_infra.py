@@ -21,8 +21,11 @@ from .test_matrix import MATRIX, combination_id
 
 # The combinations of tests/test_matrix.py's MATRIX whose network, region or load balancer
 # options differ from the defaults (the others change nothing these tests look at).
-COMBINATIONS = [c for c in MATRIX if not c or {"nat_gateways", "aws_region", "certificate_arn"} & c.keys()]
-NESTED = ["dashboard", "ecr", "ecs", "endpoints", "load-balancer", "security-groups", "topics", "vpc"]
+COMBINATIONS = [
+    c for c in MATRIX if not c or {"nat_gateways", "aws_region", "certificate_arn", "infrastructure"} & c.keys()
+]
+NESTED = ["dashboard", "ecr", "ecs", "routing"]  # this model's, under infra/
+ENVIRONMENT = ["endpoints", "environment", "load-balancer", "security-groups", "topics", "vpc"]  # infra/environment/
 INTERFACE_ENDPOINTS = {"EcrApiEndpoint", "EcrDockerEndpoint", "LogsEndpoint", "MonitoringEndpoint"}
 
 
@@ -45,7 +48,15 @@ Template.add_multi_constructor(
 
 
 def template(project: Path, name: str) -> dict:
-    return yaml.load((project / "infra" / name).read_text(), Loader=Template)  # a SafeLoader subclass
+    """infra/<name>, or the environment's infra/environment/<name>."""
+    path = project / "infra" / name
+    path = path if path.exists() else project / "infra" / "environment" / name
+    return yaml.load(path.read_text(), Loader=Template)  # a SafeLoader subclass
+
+
+def templates_of(project: Path) -> list[str]:
+    paths = [*(project / "infra").glob("*.yaml"), *(project / "infra" / "environment").glob("*.yaml")]
+    return sorted(str(p.relative_to(project)) for p in paths)
 
 
 def params(project: Path, env: str) -> dict:
@@ -64,7 +75,9 @@ def test_infra_files_are_exactly_those_the_options_need(combination):
     found = {p.name for p in (project / "infra").glob("*.yaml")}
     # Other issues add their own templates here (the bootstrap stack); these are this one's.
     assert expected <= found
-    assert ("dns.yaml" in found) == bool(answers.get("hosted_zone_name"))
+    environment = {p.name for p in (project / "infra" / "environment").glob("*.yaml")}
+    assert environment - {"dns.yaml"} == {f"{name}.yaml" for name in ENVIRONMENT}
+    assert ("dns.yaml" in environment) == bool(answers.get("hosted_zone_name"))
     assert {p.name for p in (project / "infra" / "params").iterdir()} == {"dev.json", "prod.json"}
 
 
@@ -77,7 +90,10 @@ def test_cfn_lint_reports_only_the_package_relative_template_urls(combination, t
     others = [f for f in others if not f.startswith("W3002 ")]
     assert others == [], result.stdout
     nested = [
-        r for r in template(project, "root.yaml")["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"
+        r
+        for root in ("root.yaml", "environment.yaml")
+        for r in template(project, root)["Resources"].values()
+        if r["Type"] == "AWS::CloudFormation::Stack"
     ]
     assert len(findings) == len(nested)
 
@@ -86,7 +102,7 @@ def test_cfn_lint_reports_only_the_package_relative_template_urls(combination, t
 def tool_output(combination):
     """cfn-lint and checkov on one baked combination, run side by side (JSON output of each)."""
     _, project = combination
-    templates = sorted(str(p.relative_to(project)) for p in (project / "infra").glob("*.yaml"))
+    templates = templates_of(project)
     files = [arg for path in [*templates, "Dockerfile"] for arg in ("-f", path)]
     commands = {
         "cfn-lint": ["cfn-lint", "--format", "json", "--", *templates],
@@ -125,16 +141,22 @@ def test_options_change_what_they_should(combination):
     answers, project = combination
     root, api = template(project, "root.yaml"), template(project, "api.yaml")
     vpc, ecr, lb = template(project, "vpc.yaml"), template(project, "ecr.yaml"), template(project, "load-balancer.yaml")
+    environment = template(project, "environment.yaml")
     dev, prod = params(project, "dev"), params(project, "prod")
     azs = int(answers.get("az_count", "2"))
     nat = answers.get("nat_gateways", "none")
+    # The environment's answers shape its stack; only an "own" bake deploys it, with its parameters.
+    own = answers.get("infrastructure", "own") == "own"
+    assert ("environment" in dev and "environment" in prod) == own
+    dev_env, prod_env = dev.get("environment", {}), prod.get("environment", {})
 
     assert sum(name.startswith("PrivateSubnet") and name[-1].isdigit() for name in vpc["Resources"]) == azs
     assert [name for name in vpc["Resources"] if name.startswith("NatGateway")] == (
         [] if nat == "none" else [f"NatGateway{i}" for i in range(1, azs + 1)]
     )
-    assert dev["infra"].get("NatGateways") == (None if nat == "none" else "single")
-    assert prod["infra"].get("NatGateways") == {"none": None, "single": "single", "per_az": "per_az"}[nat]
+    if own:
+        assert dev_env.get("NatGateways") == (None if nat == "none" else "single")
+        assert prod_env.get("NatGateways") == {"none": None, "single": "single", "per_az": "per_az"}[nat]
     assert (dev["api"]["UseFargateSpot"], prod["api"]["UseFargateSpot"]) == ("true", "false")
     assert (dev["api"]["MinCapacity"], prod["api"]["MinCapacity"]) == (1, 2)
 
@@ -149,16 +171,16 @@ def test_options_change_what_they_should(combination):
     if answers.get("certificate_arn"):
         # ACM certificates belong to one account: production's ARN is in prod.json only, and an
         # environment whose CertificateArn is empty (dev, until it names its own) gets HTTP.
-        assert (prod["infra"]["CertificateArn"], dev["infra"]["CertificateArn"]) == (answers["certificate_arn"], "")
+        assert (prod_env["CertificateArn"], dev_env["CertificateArn"]) == (answers["certificate_arn"], "")
         found = {n: (r["Condition"], *(r["Properties"][k] for k in ("Protocol", "Port"))) for n, r in listeners.items()}
         assert found == {
             "HttpsListener": ("HasCertificate", "HTTPS", 443),
             "HttpListener": ("NoCertificate", "HTTP", 80),
         }
-        ports = root["Resources"]["SecurityGroupsStack"]["Properties"]["Parameters"]["ListenerPort"]
+        ports = environment["Resources"]["SecurityGroupsStack"]["Properties"]["Parameters"]["ListenerPort"]
         assert ports == ["HasCertificate", 443, 80]
     else:
-        assert "CertificateArn" not in dev["infra"] and "CertificateArn" not in prod["infra"]
+        assert "CertificateArn" not in dev_env and "CertificateArn" not in prod_env
         assert {n: (r["Properties"]["Protocol"], r["Properties"]["Port"]) for n, r in listeners.items()} == {
             "Listener": ("HTTP", 80)
         }
@@ -168,14 +190,31 @@ def test_options_change_what_they_should(combination):
         # Regions opened after August 2022 have no ELB account; the log delivery service writes.
         expected = "Service" if answers.get("aws_region") == "ap-southeast-4" else "AWS"
         assert list(statement["Principal"]) == [expected]
-    assert ("DnsStack" in root["Resources"]) == bool(answers.get("hosted_zone_name"))
+    assert ("DnsStack" in environment["Resources"]) == bool(answers.get("hosted_zone_name"))
+    rule = template(project, "routing.yaml")["Resources"]["ListenerRule"]["Properties"]
     if answers.get("hosted_zone_name"):
-        # The zone is chosen by id (a name is ambiguous with split-horizon zones), per account.
-        record = template(project, "dns.yaml")["Resources"]["ApiRecord"]["Properties"]
-        assert record["HostedZoneId"] == "HostedZoneId" and "HostedZoneName" not in record
-        assert root["Resources"]["DnsStack"]["Condition"] == "HasHostedZone"
-        assert dev["infra"]["HostedZoneId"] == prod["infra"]["HostedZoneId"] == ""  # the user fills them in
-    assert ("AlarmEmail" in dev["infra"]) == bool(answers.get("alarm_email"))
+        # The zone is chosen by id (a name is ambiguous with split-horizon zones), per account;
+        # one wildcard record serves every model, each routed by its host name.
+        record = template(project, "dns.yaml")["Resources"]["WildcardRecord"]["Properties"]
+        assert record["HostedZoneId"] == "HostedZoneId" and record["Name"] == "*.${HostedZoneName}."
+        assert environment["Resources"]["DnsStack"]["Condition"] == "HasHostedZone"
+        if own:
+            assert dev_env["HostedZoneId"] == prod_env["HostedZoneId"] == ""  # the user fills them in
+        assert [c["Field"] for c in rule["Conditions"]] == ["host-header"]
+    else:
+        assert rule["Conditions"] == [
+            {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/${Prefix}", "/${Prefix}/*"]}}
+        ]
+    # The target group's health check and the service's PATH_PREFIX follow the routing: the
+    # rule does not rewrite paths, so under a path prefix the service serves under it.
+    health = template(project, "routing.yaml")["Resources"]["TargetGroup"]["Properties"]["HealthCheckPath"]
+    environment_of_api = {e["Name"]: e["Value"] for e in app_container(api)["Environment"]}
+    if answers.get("hosted_zone_name"):
+        assert (health, environment_of_api["PATH_PREFIX"]) == ("/health-check", "")
+    else:
+        assert (health, environment_of_api["PATH_PREFIX"]) == ("/${Prefix}/health-check", "/${Prefix}")
+    assert ("AlarmEmail" in dev_env) == (bool(answers.get("alarm_email")) and own)
+    assert "infra/environment/" not in json.dumps(root)  # a model's stack nests only its own templates
 
     exec_on = bool(answers.get("ecs_exec"))
     assert api["Resources"]["Service"]["Properties"]["EnableExecuteCommand"] is exec_on
@@ -198,6 +237,36 @@ def test_options_change_what_they_should(combination):
         assert set(endpoints) == {"S3Endpoint"}
         assert "EndpointSecurityGroup" not in groups
     assert endpoints["S3Endpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
+
+
+def test_a_models_stacks_create_no_network_load_balancer_or_cluster(combination):
+    """The VPC, load balancer, listener and cluster are the environment's (infra/environment/, deployed
+    only by an "own" bake); this model's stacks, all a "shared" bake's pipeline deploys, add to them."""
+    answers, project = combination
+    kinds = {
+        r["Type"]
+        for path in (project / "infra").glob("*.yaml")
+        if path.name != "bootstrap.yaml"
+        for r in template(project, path.name)["Resources"].values()
+    }
+    environment_kinds = {
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::VPCEndpoint",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::ECS::Cluster",
+    }
+    assert kinds & environment_kinds == set()
+    assert {"AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::ElasticLoadBalancingV2::ListenerRule"} <= kinds
+    facts = json.loads((project / "project.json").read_text())
+    assert (facts["infrastructure"], facts["environment"]) == (answers.get("infrastructure", "own"), "ml-models")
+    header = (project / "infra" / "environment" / "environment.yaml").read_text().splitlines()[0]
+    assert ("NOT DEPLOYED BY THIS REPOSITORY'S PIPELINE" in header) == (facts["infrastructure"] == "shared")
+
+
+def app_container(api: dict) -> dict:
+    return api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
 
 
 def test_the_docs_describe_the_network_that_is_built(combination):
@@ -229,6 +298,7 @@ def test_replaceable_resources_have_no_fixed_names(combination):
     resources = {
         **template(project, "load-balancer.yaml")["Resources"],
         **template(project, "security-groups.yaml")["Resources"],
+        **template(project, "routing.yaml")["Resources"],
     }
     kinds = {
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
@@ -239,7 +309,7 @@ def test_replaceable_resources_have_no_fixed_names(combination):
     assert len(named) >= 4
     for name, props in named.items():
         assert "Name" not in props and "GroupName" not in props, name
-        assert [tag["Key"] for tag in props["Tags"]] == ["Name"], name  # found in the console by its tag
+        assert props["Tags"][0]["Key"] == "Name", name  # found in the console by its tag
 
 
 def test_a_value_users_tune_is_a_parameter_of_both_stacks_not_an_export(combination):
@@ -270,17 +340,23 @@ def alarms(project: Path) -> dict[str, dict]:
     }
 
 
-def test_a_full_outage_pages_through_the_load_balancer_5xx_alarm(default_project):
-    """With no healthy target the ALB answers 503 itself; target 5XX stays silent."""
-    found = alarms(default_project)
-    elb = found["elb-5xx"]
+def test_a_full_outage_pages_through_the_environments_load_balancer_5xx_alarm(default_project):
+    """With no healthy target the ALB answers 503 itself; target 5XX stays silent. The load balancer
+    is the environment's, so is this alarm; each model alarms on its own target group."""
+    environment = template(default_project, "environment.yaml")["Resources"]
+    elb = environment["LoadBalancer5xxAlarm"]["Properties"]
+    assert elb["AlarmName"] == "${EnvironmentPrefix}-${EnvironmentName}-elb-5xx"
     assert (elb["Namespace"], elb["MetricName"]) == ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")
     assert elb["Statistic"] == "Sum"
     assert [d["Name"] for d in elb["Dimensions"]] == ["LoadBalancer"]  # ELB responses have no target group
-    assert elb["Dimensions"][0]["Value"] == {"Fn::ImportValue": "${Prefix}-${EnvironmentName}-LoadBalancerFullName"}
+    assert elb["Dimensions"][0]["Value"] == "LoadBalancerStack.Outputs.LoadBalancerFullName"
     assert (elb["Threshold"], elb["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
-    assert elb["AlarmActions"] == found["target-5xx"]["AlarmActions"]
-    assert "Look first" in elb["AlarmDescription"] and "503" in elb["AlarmDescription"]
+    assert elb["AlarmActions"] == ["TopicsStack.Outputs.AlarmTopicArn"]
+    assert "Look at" in elb["AlarmDescription"] and "503" in elb["AlarmDescription"]
+    assert "elb-5xx" not in alarms(default_project)
+    for name in ("target-5xx", "unhealthy-hosts"):  # the model's own target group
+        dimensions = {d["Name"]: d["Value"] for d in alarms(default_project)[name]["Dimensions"]}
+        assert dimensions["TargetGroup"] == {"Fn::ImportValue": "${Prefix}-${EnvironmentName}-TargetGroupFullName"}
 
 
 def test_every_alarm_is_in_the_observability_page_and_its_cost(default_project):
@@ -342,7 +418,10 @@ def test_the_task_role_may_put_metrics_only_in_the_service_namespace(default_pro
 
 def test_no_security_group_keeps_the_default_allow_all_egress(default_project):
     """Without SecurityGroupEgress, CloudFormation gives a group allow-all egress; checkov does not flag it."""
-    groups = template(default_project, "security-groups.yaml")["Resources"]
+    groups = {
+        **template(default_project, "security-groups.yaml")["Resources"],
+        **template(default_project, "routing.yaml")["Resources"],
+    }
     for name, resource in groups.items():
         if resource["Type"] == "AWS::EC2::SecurityGroup":
             egress = resource["Properties"].get("SecurityGroupEgress")
@@ -362,6 +441,18 @@ BREAKAGES = {
         "Name: !Sub ${Prefix}-${EnvironmentName}-TargetGroupArn",
         "Name: !Sub ${Prefix}-${EnvironmentName}-TargetGroup",
         "imports ${Prefix}-${EnvironmentName}-TargetGroupArn, which no other template",
+    ),
+    "import-outside-the-contract": (
+        "api.yaml",
+        "${EnvironmentPrefix}-${EnvironmentName}:v1:ClusterName",
+        "${EnvironmentPrefix}-${EnvironmentName}:v2:ClusterName",
+        "api.yaml: imports ${EnvironmentPrefix}-${EnvironmentName}:v2:ClusterName, which is neither this model's",
+    ),
+    "environment-export-without-version": (
+        "environment/environment.yaml",
+        "Name: !Sub ${EnvironmentPrefix}-${EnvironmentName}:v1:VpcId",
+        "Name: !Sub ${EnvironmentPrefix}-${EnvironmentName}-VpcId",
+        "environment.yaml: export of VpcId must be named ${EnvironmentPrefix}-${EnvironmentName}:v1:VpcId",
     ),
     "nested-parameter-not-passed": (
         "root.yaml",
@@ -407,8 +498,8 @@ BREAKAGES = {
     ),
     "params-file-shared-value-disagrees": (
         "params/dev.json",
-        '"LatencyAlarmMs": 250\n  }',
-        '"LatencyAlarmMs": 300\n  }',
+        '"LatencyAlarmMs": 250\n  },\n  "api"',
+        '"LatencyAlarmMs": 300\n  },\n  "api"',
         "infra/params/dev.json: LatencyAlarmMs must be the same in every section (both stacks use it), "
         "got infra 300, api 250",
     ),
@@ -431,7 +522,7 @@ BREAKAGES = {
         "Prefix must have the same AllowedPattern in bootstrap.yaml, root.yaml, api.yaml",
     ),
     "load-balancer-deletion-protection": (
-        "load-balancer.yaml",
+        "environment/load-balancer.yaml",
         'Value: "false"  # see the CKV_AWS_150 note above',
         'Value: "true"',
         "load-balancer.yaml: LoadBalancer has deletion protection, which turns a failed first create into",
@@ -481,7 +572,7 @@ def test_the_access_log_bucket_must_outlive_a_failed_first_create(answers, bake_
     baked = bake_once(answers)
     project = tmp_path / "project"
     shutil.copytree(baked, project, ignore=shutil.ignore_patterns(".venv", "model"))
-    path = project / "infra" / "load-balancer.yaml"
+    path = project / "infra" / "environment" / "load-balancer.yaml"
     text = path.read_text()
     assert "    DeletionPolicy: Retain\n" in text
     path.write_text(text.replace("    DeletionPolicy: Retain\n", "    DeletionPolicy: RetainExceptOnCreate\n", 1))
@@ -494,7 +585,7 @@ def test_the_validator_fails_on_a_broken_contract(default_project, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(".venv", "model"))
     api = project / "infra" / "api.yaml"
-    api.write_text(api.read_text().replace("-ClusterName", "-Cluster"))
+    api.write_text(api.read_text().replace(":v1:ClusterName", ":v1:Cluster"))
     result = run([sys.executable, "scripts/validate.py", "cross-stack"], project)
     assert result.returncode == 1
-    assert "FAIL  cross-stack" in result.stdout and "-Cluster, which no other template" in result.stdout
+    assert "FAIL  cross-stack" in result.stdout and ":v1:Cluster, which no other template" in result.stdout

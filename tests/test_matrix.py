@@ -39,8 +39,13 @@ MATRIX = [
         "bitbucket_workspace": "acme",
     },
     {"nat_gateways": "per_az", "sidecar_image_source": "ecr_copy"},
-    {"deploy_identity": "access_keys", "manual_production_gate": True},
     {"deploy_identity": "oidc", "manual_production_gate": False},
+    {  # a second model for the environment of the defaults (ml-models): tests/test_rehearsal.py deploys both
+        "project_name": "Rent Estimate",
+        "infrastructure": "shared",
+        "deploy_identity": "access_keys",
+        "manual_production_gate": True,
+    },
     {
         "certificate_arn": CERTIFICATE,
         "hosted_zone_name": "internal.example.com",
@@ -105,14 +110,16 @@ BASE_FILES = {
     "infra/dashboard.yaml",
     "infra/ecr.yaml",
     "infra/ecs.yaml",
-    "infra/endpoints.yaml",
-    "infra/load-balancer.yaml",
+    "infra/environment/endpoints.yaml",
+    "infra/environment/environment.yaml",
+    "infra/environment/load-balancer.yaml",
+    "infra/environment/security-groups.yaml",
+    "infra/environment/topics.yaml",
+    "infra/environment/vpc.yaml",
     "infra/params/dev.json",
     "infra/params/prod.json",
     "infra/root.yaml",
-    "infra/security-groups.yaml",
-    "infra/topics.yaml",
-    "infra/vpc.yaml",
+    "infra/routing.yaml",
     "model/__init__.py",
     "model/sample_data.py",
     "model/train.py",
@@ -130,6 +137,7 @@ BASE_FILES = {
     "scripts/deploy-infra.sh",
     "scripts/emulator.py",
     "scripts/lib.sh",
+    "scripts/listener_rule.py",
     "scripts/pipeline_check.py",
     "scripts/policy_grants.py",
     "scripts/rehearse.py",
@@ -147,6 +155,7 @@ BASE_FILES = {
     "tests/test_metrics.py",
     "tests/test_model.py",
     "tests/test_observability.py",
+    "tests/test_path_prefix.py",
     "tests/test_server.py",
 }
 PACKAGE_FILES = {
@@ -162,6 +171,7 @@ PACKAGE_FILES = {
     "metrics.py",
     "middleware.py",
     "model.py",
+    "prefix.py",
     "schemas.py",
     "settings.py",
 }
@@ -171,7 +181,7 @@ def expected_files(answers: dict) -> set[str]:
     """Exactly the files a bake with these answers should contain."""
     files = BASE_FILES | {f"{answers['package_name']}/{name}" for name in PACKAGE_FILES}
     if answers["hosted_zone_name"]:
-        files.add("infra/dns.yaml")
+        files.add("infra/environment/dns.yaml")
     return files
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from .conftest import bake
-from .test_matrix import CERTIFICATE, README_MAX_LINES
+from .test_matrix import CERTIFICATE, MATRIX, README_MAX_LINES
 
 DOCS_PAGES = {
     "api.md",
@@ -66,3 +66,33 @@ def test_the_performance_page_dates_its_figures_and_names_the_machine(default_pr
     page = (default_project / "docs" / "performance.md").read_text()
     assert re.search(r"\b20\d\d-\d\d-\d\d\b", page)
     assert "2 CPUs" in page and "Python 3." in page
+
+
+MODEL_IN_DEV_MAX = 25  # USD a month at list prices: the most a model added to an environment may cost in dev
+
+
+def cost_row(readme: str, pattern: str) -> list[list[int]]:
+    """The dev and prod figures of a README cost row (each a list: "1 + 11 + 1 + 3")."""
+    found = re.search(rf"^\| {pattern} \| ([\d +]+) \| ([\d +]+) \|$", readme, re.MULTILINE)
+    assert found, f"no README cost row {pattern}"
+    return [[int(n) for n in found.group(i).split(" + ")] for i in (1, 2)]
+
+
+def test_the_readme_itemises_the_environment_and_each_models_monthly_cost(default_project, bake_once):
+    shared = bake_once(next(c for c in MATRIX if c.get("infrastructure") == "shared"))
+    for project in (default_project, shared):
+        readme = (project / "README.md").read_text()
+        costs = (project / "docs" / "costs.md").read_text()
+        environment = cost_row(readme, r"The environment ml-models, once per account: [^|]+")
+        task = cost_row(readme, r"Each model: Fargate tasks? \(\d+ CPU units\)")
+        rest = cost_row(readme, r"Each model: logs, metrics, alarms, dashboard")
+        found = re.search(r"^\| \*\*Each model\*\* \| \*\*(\d+)\*\* \| \*\*(\d+)\*\* \|$", readme, re.MULTILINE)
+        assert found, project.name
+        total = [int(found.group(1)), int(found.group(2))]
+        for env in (0, 1):
+            items = task[env] + rest[env]  # task, logs, metrics, alarms, dashboard
+            assert len(items) == 5 and abs(sum(items) - total[env]) <= 2  # each figure rounded on its own
+        assert total[0] <= MODEL_IN_DEV_MAX, f"an added model costs ${total[0]} a month in dev"
+        # The same figures as docs/costs.md, computed once (templates/costs.jinja).
+        assert f"| **Each model** | | **{total[0]}** | **{total[1]}** |" in costs
+        assert f"| **Environment** | | **{environment[0][0]}** | **{environment[1][0]}** |" in costs

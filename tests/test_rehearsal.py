@@ -5,15 +5,21 @@ build-push, deploy-api, then a second push) with only docker replaced. Failures 
 the right step with a message that names the problem, and a non-zero exit.
 """
 
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 from .conftest import copy_project
+from .test_matrix import MATRIX
 
 SUMMARY = re.compile(r"rehearse: (\d+) passed, (\d+) failed \((\d+) emulated, (\d+) static\)")
 NOWHERE = "http://127.0.0.1:9"  # nothing listens here: a script that calls AWS fails loudly
@@ -39,7 +45,7 @@ def make(project: Path, tmp_path: Path, *args: str, env: dict | None = None) -> 
     return result
 
 
-def assert_rehearsal_passed(result):
+def assert_rehearsal_passed(result, project="property-valuation-api"):
     assert result.returncode == 0, result.output[-4000:]
     _, failed, emulated, static = map(int, SUMMARY.search(result.stdout).groups())
     assert failed == 0 and emulated >= 10 and static >= 5
@@ -55,15 +61,114 @@ def assert_rehearsal_passed(result):
         "autoscaling target",
     ):
         assert re.search(rf"PASS  \w+ +{re.escape(check)}", result.stdout), check
-    assert "No changes to deploy. Stack property-valuation-api-dev-infra is up to date" in result.stdout
+    assert f"No changes to deploy. Stack {project}-dev-infra is up to date" in result.stdout
 
 
-def test_rehearsal_of_the_default_project(default_project, tmp_path):
-    project = copy_project(default_project, tmp_path)
-    result = make(project, tmp_path, "rehearse")
-    assert_rehearsal_passed(result)
-    assert "AWS_ROLE_ARN       = arn:aws:iam::111111111111:role/property-valuation-api-deploy" in result.stdout
-    assert "PASS  emulated  CloudWatch agent copied to ECR" in result.stdout
+# The MATRIX's "shared" bake: a second model for the environment of the default bake.
+SHARED = next(c for c in MATRIX if c.get("infrastructure") == "shared")
+
+
+def running_emulator(project: Path, port: int) -> subprocess.Popen:
+    """moto server with the bake's emulator patches, on 127.0.0.1:port, as make rehearse starts it."""
+    env = {**os.environ, "MOTO_ACCOUNT_ID": "111111111111", "EMULATOR_FAULTS": ""}
+    command = [sys.executable, "scripts/emulator.py", str(port), "1"]
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return proc
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "the emulator did not start"
+            time.sleep(0.1)
+
+
+def test_two_models_rehearse_into_one_environment(default_project, bake_once, tmp_path):
+    """The default bake (infrastructure "own": it deploys the environment ml-models) and the MATRIX's
+    "shared" bake rehearse into ONE emulator: the second deploys only its own stacks, both are
+    reachable through their listener rules, and deleting the second leaves the first intact."""
+    own = copy_project(default_project, tmp_path / "own")
+    shared = copy_project(bake_once(SHARED), tmp_path / "shared")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://localhost:{port}"
+    emulator = running_emulator(own, port)
+    try:
+        first = make(own, tmp_path, "rehearse", env={"REHEARSE_EMULATOR_URL": url})
+        assert_rehearsal_passed(first)
+        assert "AWS_ROLE_ARN       = arn:aws:iam::111111111111:role/property-valuation-api-deploy" in first.stdout
+        assert "PASS  emulated  CloudWatch agent copied to ECR" in first.stdout
+        session = boto3.Session("admin", "admin", region_name="eu-west-1")
+        cfn, elb = (session.client(name, endpoint_url=url) for name in ("cloudformation", "elbv2"))
+        environment = cfn.describe_stacks(StackName="ml-models-dev")["Stacks"][0]
+
+        second = make(shared, tmp_path, "rehearse", env={"REHEARSE_EMULATOR_URL": url})
+        assert_rehearsal_passed(second, "rent-estimate")
+        assert "environment ml-models-dev exists already" in second.stdout
+        for check in ("listener rule routes to this model's targets", "model stacks hold no VPC, load balancer"):
+            assert re.search(rf"PASS  \w+ +{re.escape(check)}", second.stdout), check
+        # The second model's pipeline never touched the environment's stack.
+        assert cfn.describe_stacks(StackName="ml-models-dev")["Stacks"][0] == environment
+
+        def routes() -> dict[str, list[str]]:
+            """Each model's paths, read from the listener's rules and the target groups they forward to."""
+            exports = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+            rules = elb.describe_rules(ListenerArn=exports["ml-models-dev:v1:ListenerArn"])["Rules"]
+            found = {}
+            for rule in rules:
+                target = [a.get("TargetGroupArn") for a in rule["Actions"] if a["Type"] == "forward"]
+                model = next((m for m in ("property-valuation-api", "rent-estimate") if target and
+                              exports.get(f"{m}-dev-TargetGroupArn") == target[0]), None)  # fmt: skip
+                paths = sorted(v for c in rule["Conditions"] for v in c["PathPatternConfig"]["Values"])
+                found[model or ("default" if rule["IsDefault"] else rule["RuleArn"])] = paths
+            return found
+
+        assert routes() == {
+            "property-valuation-api": ["/property-valuation-api", "/property-valuation-api/*"],
+            "rent-estimate": ["/rent-estimate", "/rent-estimate/*"],
+            "default": [],  # the fixed 404
+        }
+
+        # Another model's priority or path: the deploy stops before changing anything, naming it.
+        facts = json.loads((shared / "project.json").read_text())
+        for output in cfn.describe_stacks(StackName="ml-models-dev")["Stacks"][0]["Outputs"]:
+            if output["OutputKey"] == "ListenerArn":
+                rules = elb.describe_rules(ListenerArn=output["OutputValue"])["Rules"]
+        own_priority = next(r["Priority"] for r in rules if "/property-valuation-api/*" in str(r["Conditions"]))
+        (shared / "project.json").write_text(json.dumps({**facts, "listener_rule_priority": int(own_priority)}))
+        laptop = {  # someone deploying from a laptop, with the emulator's (any) keys
+            "AWS_ENDPOINT_URL": url,
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "admin",
+            "AWS_SECRET_ACCESS_KEY": "admin",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+        clash = make(shared, tmp_path, "deploy-infra", "ENV=dev", env=laptop)
+        assert clash.returncode != 0
+        assert (
+            f"error: listener rule priority {own_priority} (derived from the project name 'rent-estimate') is taken by "
+            "model 'property-valuation-api'" in clash.stderr
+        ), clash.output[-3000:]
+        assert "nothing was deployed" in clash.stderr
+
+        for stack in ("rent-estimate-dev-api", "rent-estimate-dev-infra"):  # retiring the second model
+            cfn.delete_stack(StackName=stack)
+            cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
+        assert routes() == {
+            "property-valuation-api": ["/property-valuation-api", "/property-valuation-api/*"],
+            "default": [],
+        }
+        statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+        for stack in ("ml-models-dev", "property-valuation-api-dev-infra", "property-valuation-api-dev-api"):
+            assert statuses[stack] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), statuses
+        ecs = session.client("ecs", endpoint_url=url)
+        service = ecs.describe_services(cluster="ml-models-dev", services=["property-valuation-api"])["services"]
+        assert [s["status"] for s in service] == ["ACTIVE"]
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
 
 
 def test_the_failures_rehearsal_recovers_each_step(default_project, tmp_path):
@@ -84,7 +189,7 @@ def test_the_failures_rehearsal_recovers_each_step(default_project, tmp_path):
     assert failed == 0
     # The nested stack's own event names the resource and AWS's reason; the root's only the nested stack.
     assert re.search(
-        r"\n {6}Cluster  CREATE_FAILED  Resource handler returned message: \"Unable to assume", result.stdout
+        r"\n {6}TargetGroup  CREATE_FAILED  Resource handler returned message: injected failure", result.stdout
     )
     assert "stack property-valuation-api-dev-infra is ROLLBACK_COMPLETE: its first create failed" in result.stdout
     assert "error: could not tell whether property-valuation-api-dev/api:" in result.stdout
@@ -93,11 +198,13 @@ def test_the_failures_rehearsal_recovers_each_step(default_project, tmp_path):
     assert "--- deploy-api: ok" in result.stdout
 
 
-def test_rehearsal_with_access_keys(access_keys_project, tmp_path):
-    project = copy_project(access_keys_project, tmp_path)
+def test_a_shared_bake_with_access_keys_rehearses_by_itself(bake_once, tmp_path):
+    """No environment yet: make rehearse deploys the stand-in from infra/environment/ first."""
+    project = copy_project(bake_once(SHARED), tmp_path)
     result = make(project, tmp_path, "rehearse")
-    assert_rehearsal_passed(result)
-    assert "aws iam create-access-key --user-name property-valuation-api-deploy" in result.stdout
+    assert_rehearsal_passed(result, "rent-estimate")
+    assert "--- stand-in environment ml-models-dev (not deployed by this repository's pipeline)" in result.stdout
+    assert "aws iam create-access-key --user-name rent-estimate-deploy" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -177,8 +284,9 @@ def test_a_broken_parameter_stops_deploy_infra_before_aws(default_project, tmp_p
         env={"AWS_ENDPOINT_URL": NOWHERE, "AWS_DEFAULT_REGION": "eu-west-1"},
     )
     assert result.returncode != 0
-    assert "infra/params/dev.json: infra.VpcCIDR is not a parameter of infra/root.yaml" in result.stderr
-    assert "infra/params/dev.json: infra has no value for VpcCidr, which infra/root.yaml requires" in result.stderr
+    env = "infra/environment/environment.yaml"
+    assert f"infra/params/dev.json: environment.VpcCIDR is not a parameter of {env}" in result.stderr
+    assert f"infra/params/dev.json: environment has no value for VpcCidr, which {env} requires" in result.stderr
     assert "error: fix infra/params/dev.json or the template; nothing was deployed" in result.stderr
 
 
@@ -190,7 +298,7 @@ def test_a_failing_stack_fails_its_step_in_the_rehearsal(default_project, tmp_pa
     assert result.returncode != 0
     assert "--- bootstrap: ok" in result.stdout
     assert "rehearse: step deploy-infra failed" in result.stderr
-    assert "error: deploy of stack property-valuation-api-dev-infra failed" in result.stderr
+    assert "error: deploy of stack ml-models-dev failed" in result.stderr  # the environment's, deployed first
     assert "10.0.0.0/33" in result.output and "not a valid CIDR block" in result.output
     assert "--- make build-push" not in result.stdout
 

@@ -16,7 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-parameters=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME")
+parameters=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX")
 if [ "$DEPLOY_IDENTITY" = oidc ]; then
   oidc_page="copy it from Bitbucket: Repository settings > Pipelines > OpenID Connect"
   uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
@@ -50,10 +50,11 @@ fi
 
 # A new account has no ECS service-linked role until ECS first needs one, and a cluster with
 # capacity providers created at that moment fails ("Unable to assume the service linked
-# role"). Create it now; an account that already has it answers "has been taken".
+# role"). Create it now; an account that already has it answers "has been taken" (the
+# emulator, EntityAlreadyExists: the second model bootstrapped into one account).
 if ! output="$(aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com 2>&1)"; then
   case "$output" in
-    *"has been taken"*) ;;
+    *"has been taken"* | *EntityAlreadyExists*) ;;
     *) die "could not create the ECS service-linked role: $output" ;;
   esac
 fi

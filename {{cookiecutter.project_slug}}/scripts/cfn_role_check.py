@@ -3,8 +3,10 @@
     python scripts/validate.py cfn-role
 
 For every resource type in infra/*.yaml (bootstrap.yaml excepted: an admin deploys it with
-their own permissions), the CloudFormation registry's resource schema lists the permissions
-its handlers call (handlers.create|read|update|delete.permissions). cfn-lint ships these
+their own permissions) and, with infrastructure "own", in infra/environment/*.yaml (a "shared"
+bake's role never deploys the environment, so it is not granted what the environment needs),
+the CloudFormation registry's resource schema lists the permissions its handlers call
+(handlers.create|read|update|delete.permissions). cfn-lint ships these
 schemas (cfnlint/data/schemas/providers/<region>.json names each type's file in
 resources/). The role CloudFormationExecutionRole in infra/bootstrap.yaml must grant every
 one of them (scripts/policy_grants.py), except those in EXCEPTIONS. Adding a resource type
@@ -43,12 +45,18 @@ def schemas_dir() -> Path | None:
     return Path(spec.origin).parent / "data" / "schemas" if spec and spec.origin else None
 
 
+def deployed_templates() -> list[Path]:
+    """The templates CloudFormation deploys with the execution role."""
+    paths = [path for path in sorted((ROOT / "infra").glob("*.yaml")) if path.name != "bootstrap.yaml"]
+    if cross_stack.OWN_ENVIRONMENT:
+        paths += sorted((ROOT / "infra" / "environment").glob("*.yaml"))
+    return paths
+
+
 def stack_resource_types() -> dict[str, set[str]]:
     """Resource type -> the templates that use it."""
     types: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "infra").glob("*.yaml")):
-        if path.name == "bootstrap.yaml":
-            continue
+    for path in deployed_templates():
         for resource in (cross_stack.load(path).get("Resources") or {}).values():
             types.setdefault(resource["Type"], set()).add(path.name)
     return types
@@ -82,9 +90,7 @@ UNBOUNDED = (
 
 def unbounded_roles() -> list[str]:
     found = []
-    for path in sorted((ROOT / "infra").glob("*.yaml")):
-        if path.name == "bootstrap.yaml":
-            continue
+    for path in deployed_templates():
         for name, resource in (cross_stack.load(path).get("Resources") or {}).items():
             properties = resource.get("Properties", {})
             if resource["Type"] == "AWS::IAM::Role" and (

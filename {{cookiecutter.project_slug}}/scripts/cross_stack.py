@@ -9,6 +9,9 @@ What no single-template linter sees:
 - every Fn::ImportValue names an export of another template in infra/, no export name
   is declared twice, and no export's value comes from a parameter (parameters are what
   users tune, and AWS refuses to change an export another stack imports);
+- the environment's exports (infra/environment/environment.yaml) are its versioned
+  contract, <EnvironmentPrefix>-<EnvironmentName>:<CONTRACT>:<OutputName>, and this model's
+  stacks import nothing of the environment but those (check_contract);
 - every key of infra/params/<env>.json is a parameter of its template, with an allowed
   value (AllowedValues, AllowedPattern, MinValue/MaxValue), and together with what the
   deploy scripts pass, every required parameter is set (parameter_problems, which
@@ -34,16 +37,26 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
+# infrastructure "own": this repository deploys the environment too; "shared": only its model
+# (infra/environment/ is then the stand-in `make rehearse` deploys, and the contract's reference).
+OWN_ENVIRONMENT = json.loads((ROOT / "project.json").read_text()).get("infrastructure", "own") == "own"
+ENVIRONMENT = "environment/environment.yaml"  # the environment's root stack, relative to infra/
+# The version in the environment's export names; a model imports only <env>-<ENV>:v1:<Name>.
+CONTRACT = "v1"
+CONTRACT_EXPORT = "${EnvironmentPrefix}-${EnvironmentName}:" + CONTRACT + ":"
 # Sections of a parameter file -> (template, parameters the deploy scripts pass themselves).
 PARAMETER_FILES = {
-    "infra": ("root.yaml", {"Prefix", "EnvironmentName"}),
-    "api": ("api.yaml", {"Prefix", "EnvironmentName", "ImageTag"}),
+    **({"environment": (ENVIRONMENT, {"EnvironmentPrefix", "EnvironmentName"})} if OWN_ENVIRONMENT else {}),
+    "infra": ("root.yaml", {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ListenerRulePriority"}),
+    "api": ("api.yaml", {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ImageTag"}),
 }
 # Values users tune that both stacks need: each is a parameter of both templates, set in
 # both sections of every parameter file, and the two values must be equal.
 SHARED_PARAMETERS = ["LatencyAlarmMs"]
-# Parameters that only name things: fixed for a stack's life, so exports may use them.
-NAMING = {"Prefix", "EnvironmentName"}
+# Parameters that only name things: fixed for a stack's life, so exports may use them
+# (HostedZoneName: each host-routed model's rule is <model>.<zone>; renaming the zone is a
+# new environment).
+NAMING = {"Prefix", "EnvironmentName", "EnvironmentPrefix", "HostedZoneName"}
 
 
 class TemplateLoader(yaml.SafeLoader):
@@ -160,6 +173,34 @@ def check_imports(templates: dict[str, dict]) -> tuple[list[str], int]:
     return problems, imports
 
 
+def check_contract(templates: dict[str, dict]) -> list[str]:
+    """The environment exports only contract names; a model's stacks import of the environment only those."""
+    if ENVIRONMENT not in templates:
+        return [f"infra/{ENVIRONMENT} does not exist: the environment's contract is read from it"]
+    problems = []
+    contract = set()
+    for key, output in templates[ENVIRONMENT].get("Outputs", {}).items():
+        if "Export" in output:
+            name = name_of(output["Export"].get("Name"))
+            if name != CONTRACT_EXPORT + key:
+                problems.append(f"infra/{ENVIRONMENT}: export of {key} must be named {CONTRACT_EXPORT}{key}")
+            contract.add(name)
+    outputs = templates["root.yaml"].get("Outputs", {}).values()
+    own = {name_of(output["Export"].get("Name")) for output in outputs if "Export" in output}
+    for file, template in templates.items():
+        if file.startswith("environment/"):
+            continue
+        for value in walk(template, "Fn::ImportValue"):
+            name = name_of(value)
+            if name in own or name in contract:
+                continue
+            problems.append(
+                f"{file}: imports {name}, which is neither this model's (root.yaml) nor in the environment's "
+                f"contract ({CONTRACT_EXPORT}<Name>, exported by infra/{ENVIRONMENT})"
+            )
+    return problems
+
+
 def as_text(value) -> str:
     """A parameter value as CloudFormation receives it (JSON true -> "true")."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -234,7 +275,7 @@ def check_parameter_files(templates: dict[str, dict]) -> tuple[list[str], int]:
             passed = dict.fromkeys(from_scripts)
             problems += parameter_problems(f"{rel}: {section}", f"infra/{file}", declared, sections[section], passed)
         for key in SHARED_PARAMETERS:
-            found = {section: sections[section].get(key) for section in PARAMETER_FILES}
+            found = {section: sections[section].get(key) for section in ("infra", "api")}
             if len({str(value) for value in found.values()}) != 1:
                 problems.append(
                     f"{rel}: {key} must be the same in every section (both stacks use it), got "
@@ -308,10 +349,14 @@ def check_deletion(templates: dict[str, dict]) -> list[str]:
 def check_prefix_rule(templates: dict[str, dict]) -> list[str]:
     """The project name's rule (Prefix's AllowedPattern) is written in each stack a script deploys,
     the same in each; nested stacks take Prefix from the root stack, which has checked it."""
-    deployed = ["bootstrap.yaml", *(file for file, _ in PARAMETER_FILES.values())]
+    deployed = ["bootstrap.yaml", "root.yaml", "api.yaml"]
     rules = {file: templates[file]["Parameters"]["Prefix"].get("AllowedPattern") for file in deployed}
     if None in rules.values() or len(set(rules.values())) != 1:
         return [f"Prefix must have the same AllowedPattern in {', '.join(deployed)}: got {rules}"]
+    naming = [ENVIRONMENT, "root.yaml", "api.yaml"]
+    rules = {file: templates[file]["Parameters"]["EnvironmentPrefix"].get("AllowedPattern") for file in naming}
+    if None in rules.values() or len(set(rules.values())) != 1:
+        return [f"EnvironmentPrefix must have the same AllowedPattern in {', '.join(naming)}: got {rules}"]
     return []
 
 
@@ -320,12 +365,21 @@ def problems() -> tuple[list[str], str]:
     if not (INFRA / "root.yaml").is_file():
         return ["infra/root.yaml does not exist"], ""
     templates = {path.name: load(path) for path in sorted(INFRA.glob("*.yaml"))}
+    templates |= {f"environment/{path.name}": load(path) for path in sorted(INFRA.glob("environment/*.yaml"))}
+    if ENVIRONMENT not in templates:
+        return [f"infra/{ENVIRONMENT} does not exist"], ""
     found = check_nested_stacks(INFRA / "root.yaml", templates["root.yaml"])
+    found += check_nested_stacks(INFRA / ENVIRONMENT, templates[ENVIRONMENT])
     import_problems, imports = check_imports(templates)
     file_problems, keys = check_parameter_files(templates)
-    nested = sum(r.get("Type") == "AWS::CloudFormation::Stack" for r in templates["root.yaml"]["Resources"].values())
-    summary = f"{nested} nested stacks, {imports} imports, {keys} parameter file keys"
-    return found + import_problems + file_problems + check_prefix_rule(templates) + check_deletion(templates), summary
+    nested = sum(
+        r.get("Type") == "AWS::CloudFormation::Stack"
+        for root in ("root.yaml", ENVIRONMENT)
+        for r in templates[root]["Resources"].values()
+    )
+    summary = f"{nested} nested stacks, {imports} imports (contract {CONTRACT}), {keys} parameter file keys"
+    found += import_problems + check_contract(templates) + file_problems
+    return found + check_prefix_rule(templates) + check_deletion(templates), summary
 
 
 def main() -> int:

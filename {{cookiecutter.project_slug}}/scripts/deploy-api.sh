@@ -12,7 +12,8 @@ source "$(dirname "$0")/lib.sh"
 use_environment "${1:-}"
 IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
 require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
-stack_parameters api "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "ImageTag=$IMAGE_TAG"
+stack_parameters api "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
+  "ImageTag=$IMAGE_TAG"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Package the infrastructure templates to the artifact bucket and deploy the root stack
-# <project>-<env>-infra with infra/params/<env>.json ("infra"). Unchanged is success.
+# Package the infrastructure templates to the artifact bucket and deploy them: with
+# infrastructure "own" (project.json) first the environment's stack <environment>-<env>
+# (infra/environment/environment.yaml, params "environment"), then this model's
+# <project>-<env>-infra (infra/root.yaml, params "infra"), whose listener rule priority is
+# checked against the environment's listener first. Unchanged is success.
 #
 #   scripts/deploy-infra.sh dev|prod     (make deploy-infra ENV=dev)
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME"
+if [ "$INFRASTRUCTURE" = own ]; then
+  stack_parameters environment "EnvironmentPrefix=$ENVIRONMENT_PREFIX" "EnvironmentName=$ENV_NAME"
+  environment_parameters=("${PARAMETERS[@]}")
+fi
+priority="$(python3 "$ROOT/scripts/listener_rule.py" priority)"
+stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
+  "ListenerRulePriority=$priority"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"
@@ -15,13 +24,25 @@ bucket="$(stack_output "$BOOTSTRAP_STACK" ArtifactBucketName)"
 role="$(stack_output "$BOOTSTRAP_STACK" CloudFormationExecutionRoleArn)"
 
 mkdir -p "$ROOT/build"
-packaged="$ROOT/build/root.$ENV_NAME.yaml"
-say "packaging infra/root.yaml to s3://$bucket/$ENV_NAME/"
-aws cloudformation package \
-  --template-file "$ROOT/infra/root.yaml" \
-  --s3-bucket "$bucket" \
-  --s3-prefix "$ENV_NAME" \
-  --output-template-file "$packaged" >/dev/null
+package() { # TEMPLATE (under infra/) -> the packaged template's path
+  local packaged
+  packaged="$ROOT/build/$(basename "$1" .yaml).$ENV_NAME.yaml"
+  say "packaging infra/$1 to s3://$bucket/$ENV_NAME/" >&2
+  aws cloudformation package \
+    --template-file "$ROOT/infra/$1" \
+    --s3-bucket "$bucket" \
+    --s3-prefix "$ENV_NAME" \
+    --output-template-file "$packaged" >/dev/null
+  echo "$packaged"
+}
 
+if [ "$INFRASTRUCTURE" = own ]; then
+  packaged="$(package environment/environment.yaml)"
+  deploy_stack "$ENVIRONMENT_STACK" "$packaged" "$role" "${environment_parameters[@]}"
+  say "stack $ENVIRONMENT_STACK is $(stack_status "$ENVIRONMENT_STACK")"
+fi
+require_stack "$ENVIRONMENT_STACK" "the environment $ENVIRONMENT_PREFIX is deployed by the repository that owns it (infrastructure \"own\"); deploy it to $ENV_NAME first"
+check_listener_rule "$priority"
+packaged="$(package root.yaml)"
 deploy_stack "$INFRA_STACK" "$packaged" "$role" "${PARAMETERS[@]}"
 say "stack $INFRA_STACK is $(stack_status "$INFRA_STACK")"

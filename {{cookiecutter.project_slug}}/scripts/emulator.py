@@ -35,6 +35,9 @@ checked statically by scripts/rehearse.py instead.
 9. Faults, for the rehearsal of failures: EMULATOR_FAULTS is a comma-separated list of
    resource types (the first create of each fails as AWS fails it on a new account) and
    API actions (the first call of each is refused, as without permission).
+10. Deleting a stack leaves its listener rules on the listener (and so their target
+   groups, which a rule still uses); CloudFormation deletes them, and another model's
+   rules on the same listener stay.
 """
 
 import contextlib
@@ -49,6 +52,7 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import JsonRESTError
 from moto.ecr.responses import ECRResponse
 from moto.ecs import models as ecs
+from moto.elbv2 import models as elbv2
 from moto.server import main
 
 
@@ -269,7 +273,12 @@ def describe_images(self):  # 9
     return _ecr_describe_images(self)
 
 
+def delete_rule(self, account_id, region_name):  # 10
+    elbv2.elbv2_backends[account_id][region_name].delete_rule(self.arn)
+
+
 ECRResponse.describe_images = describe_images
+elbv2.FakeListenerRule.delete = delete_rule
 parsing.ResourceMap.__getitem__ = create_resource
 Stack.get_cfn_attribute = nested_stack_output
 ecs.Service.create_from_cloudformation_json = classmethod(create_service)

@@ -2,7 +2,8 @@
 # deploy-api.sh). Each script checks everything it needs and stops with a message naming
 # what is missing before its first call that changes anything in AWS.
 #
-# Stack names (one place): <project>-bootstrap, <project>-<env>-infra, <project>-<env>-api.
+# Stack names (one place): <project>-bootstrap, <project>-<env>-infra, <project>-<env>-api,
+# and the environment's <environment>-<env> (deployed here only with infrastructure "own").
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables set here are used by the scripts that source it
 
@@ -25,10 +26,10 @@ die() {
 facts="$(python3 -c 'import json, sys
 c = json.load(open(sys.argv[1]))
 print(c["project"], c["region"], c["deploy_identity"], c["accounts"]["dev"], c["accounts"]["prod"],
-      c["bitbucket_workspace"], c["sidecar_image_source"], sep="\n")' "$ROOT/project.json" 2>&1)" ||
-  die "cannot read project.json: ${facts##*$'\n'}"
+      c["bitbucket_workspace"], c["sidecar_image_source"], c["infrastructure"], c["environment"], sep="\n")' \
+  "$ROOT/project.json" 2>&1)" || die "cannot read project.json: ${facts##*$'\n'}"
 { read -r PROJECT; read -r PROJECT_REGION; read -r DEPLOY_IDENTITY; read -r DEV_ACCOUNT; read -r PROD_ACCOUNT
-  read -r BITBUCKET_WORKSPACE; read -r SIDECAR_IMAGE_SOURCE; } <<<"$facts"
+  read -r BITBUCKET_WORKSPACE; read -r SIDECAR_IMAGE_SOURCE; read -r INFRASTRUCTURE; read -r ENVIRONMENT_PREFIX; } <<<"$facts"
 BOOTSTRAP_STACK="$PROJECT-bootstrap"
 
 say() {
@@ -36,7 +37,7 @@ say() {
 }
 
 # usage: use_environment ENV -- sets ENV_NAME, EXPECTED_ACCOUNT, DEPLOYMENT (the Bitbucket
-# deployment environment), INFRA_STACK, API_STACK, PARAMS_FILE
+# deployment environment), ENVIRONMENT_STACK, INFRA_STACK, API_STACK, PARAMS_FILE
 use_environment() {
   ENV_NAME="${1:-}"
   case "$ENV_NAME" in
@@ -45,6 +46,7 @@ use_environment() {
     "") die "no environment given: run $(basename "$0") dev|prod (or make <target> ENV=dev)" ;;
     *) die "unknown environment '$ENV_NAME': use dev or prod" ;;
   esac
+  ENVIRONMENT_STACK="$ENVIRONMENT_PREFIX-$ENV_NAME"
   INFRA_STACK="$PROJECT-$ENV_NAME-infra"
   API_STACK="$PROJECT-$ENV_NAME-api"
   PARAMS_FILE="$ROOT/infra/params/$ENV_NAME.json"
@@ -177,7 +179,7 @@ deploy_stack() {
     ${role:+--role-arn "$role"} \
     --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \
     --no-fail-on-empty-changeset \
-    --tags "Project=$PROJECT" "Environment=$ENV_NAME" \
+    --tags "Project=$([ "$stack" = "$ENVIRONMENT_STACK" ] && echo "$ENVIRONMENT_PREFIX" || echo "$PROJECT")" "Environment=$ENV_NAME" \
     --parameter-overrides "$@"; then
     forget_stack "$stack"
     explain_failure "$stack"
@@ -304,6 +306,22 @@ protect_stack() { # STACK
   say "turning on termination protection for $1"
   aws cloudformation update-termination-protection --enable-termination-protection --stack-name "$1" >/dev/null
   forget_stack "$1"
+}
+
+# This model's listener rule: its priority is derived from the project name
+# (scripts/listener_rule.py), and must not be taken by another model's rule on the
+# environment's listener; on a first deploy, no rule may route this model's path or host yet.
+# CloudFormation would refuse a taken priority too, but only after creating the rest of the
+# stack, with an error that names no model.
+check_listener_rule() { # PRIORITY
+  local listener rules new=""
+  listener="$(stack_output "$ENVIRONMENT_STACK" ListenerArn)"
+  rules="$(aws elbv2 describe-rules --listener-arn "$listener" --output json 2>&1)" ||
+    die "could not read the rules of the environment's listener $listener: $rules"
+  [ -n "$(stack_status "$INFRA_STACK")" ] || new="--new"
+  python3 "$ROOT/scripts/listener_rule.py" check $new <<<"$rules" ||
+    die "the listener rule of $PROJECT cannot be deployed into $ENVIRONMENT_STACK (above); nothing was deployed"
+  say "listener rule priority $1 is free for $PROJECT on $ENVIRONMENT_STACK"
 }
 
 # Whether REPOSITORY holds TAG. Only ImageNotFoundException means "absent": any other

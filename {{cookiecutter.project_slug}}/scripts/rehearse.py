@@ -6,14 +6,16 @@ Starts moto server (scripts/emulator.py) on 127.0.0.1 on a free port and runs th
 targets the pipeline runs for dev, with the environment Bitbucket gives them, with only
 `docker` replaced by a stand-in that records what it is asked to do:
 
+    with infrastructure "shared", as the environment's owner: a stand-in environment, from
+                               infra/environment/ (what this repository's pipeline never deploys)
     as an admin:               make bootstrap ENV=dev
     as the pipeline, commit A: make deploy-infra / build-push / deploy-api ENV=dev
     as the pipeline, commit B: the same again (a new push to dev updates the service)
 
     python scripts/rehearse.py --failures
 
-rehearses what goes wrong on a first deploy instead: the ECS cluster cannot be created
-(deploy-infra fails, the stack rolls back, the nested stack's own events say why), the
+rehearses what goes wrong on a first deploy instead: the model's target group cannot be
+created (deploy-infra fails, the stack rolls back, the nested stack's own events say why), the
 retry deletes the rolled-back stack and creates it anew; ECR refuses the image existence
 check (build-push stops and pushes nothing), the retry pushes; then deploy-api.
 
@@ -21,6 +23,11 @@ Then it checks what exists. "emulated" checks read the emulator's state; "static
 read the templates for what the emulator cannot show (Fargate settings, alarms, scaling).
 Exit status 1 if a step or a check failed. The emulator is stopped in every case; set
 REHEARSE_EMULATOR_LOG=<file> to keep its log.
+
+    python scripts/rehearse.py --emulator http://localhost:PORT   (or REHEARSE_EMULATOR_URL=...)
+
+rehearses into an emulator that is already running (and leaves it running), where another
+model may be deployed already: how the template's tests put two models in one environment.
 """
 
 import argparse
@@ -38,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import listener_rule  # scripts/listener_rule.py: this model's rule priority and routes
 
 import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
 
@@ -47,11 +55,25 @@ PROJECT, REGION, DEV_ACCOUNT = CONFIG["project"], CONFIG["region"], CONFIG["acco
 OIDC, AGENT_COPY = CONFIG["deploy_identity"] == "oidc", CONFIG["sidecar_image_source"] == "ecr_copy"
 ENV = "dev"
 BOOTSTRAP_STACK, INFRA_STACK, API_STACK = f"{PROJECT}-bootstrap", f"{PROJECT}-{ENV}-infra", f"{PROJECT}-{ENV}-api"
+OWN_ENVIRONMENT = CONFIG["infrastructure"] == "own"
+ENVIRONMENT_STACK = f"{CONFIG['environment']}-{ENV}"
+CONTRACT = f"{ENVIRONMENT_STACK}:{cross_stack.CONTRACT}:"  # the environment's export names
+# What the stand-in environment of a "shared" bake is given (its owner's infra/params).
+STANDIN_PARAMETERS = {
+    "VpcCidr": "10.0.0.0/16",
+    "AlbIngressCidr": "10.0.0.0/16",
+    "NatGateways": "single",
+    "CertificateArn": "",
+    "AccessLogDays": "30",
+    "AlarmEmail": "oncall@example.com",
+    "HostedZoneName": "models.example.com",
+    "HostedZoneId": "",
+}
 
 # The docker stand-in: records each call as a JSON line; a push registers the image in the
 # emulator's ECR (as a real push would), so the deploy finds the image it deploys.
 # Faults the --failures rehearsal asks the emulator for (scripts/emulator.py, 9).
-FAULTS = "AWS::ECS::Cluster,ecr:DescribeImages"
+FAULTS = "AWS::ElasticLoadBalancingV2::TargetGroup,ecr:DescribeImages"
 DOCKER_STANDIN = """#!PYTHON
 import hashlib, json, os, sys
 from pathlib import Path
@@ -131,6 +153,19 @@ class Emulator:
         self.log.close()
 
 
+class RunningEmulator:
+    """An emulator someone else started (--emulator URL): used, never stopped."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
 class Rehearsal:
     def __init__(self, emulator: Emulator, workdir: Path):
         self.workdir = workdir
@@ -176,6 +211,32 @@ class Rehearsal:
         print(f"--- {target}: failed, as meant (exit {result.returncode})", flush=True)
         return result.stdout + result.stderr
 
+    def standin_environment(self) -> None:
+        """A "shared" bake's environment, deployed as its owner would (infra/environment/)."""
+        cfn = self.client("cloudformation")
+        if any(s["StackName"] == ENVIRONMENT_STACK for s in cfn.describe_stacks()["Stacks"]):
+            print(f"\nrehearse: environment {ENVIRONMENT_STACK} exists already (another model deployed it)")
+            return
+        print(
+            f"\n--- stand-in environment {ENVIRONMENT_STACK} (not deployed by this repository's pipeline)", flush=True
+        )
+        bucket = f"{CONFIG['environment']}-standin"
+        self.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        packaged = self.workdir / "environment.yaml"
+        aws = [sys.executable, "-m", "awscli", "cloudformation"]
+        declared = cross_stack.load(ROOT / "infra/environment/environment.yaml")["Parameters"]
+        values = [f"{k}={v}" for k, v in STANDIN_PARAMETERS.items() if k in declared]
+        for command in (
+            ["package", "--template-file", str(ROOT / "infra/environment/environment.yaml"), "--s3-bucket", bucket,
+             "--output-template-file", str(packaged)],
+            ["deploy", "--stack-name", ENVIRONMENT_STACK, "--template-file", str(packaged),
+             "--parameter-overrides", f"EnvironmentName={ENV}", *values],
+        ):  # fmt: skip
+            result = subprocess.run([*aws, *command], env=self.admin_env, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise StepFailed(f"stand-in environment: aws cloudformation {command[0]} failed: {result.stderr}")
+        print(f"--- stand-in environment {ENVIRONMENT_STACK}: ok", flush=True)
+
     def bootstrap(self) -> None:
         env = dict(self.admin_env)
         if OIDC:
@@ -183,6 +244,12 @@ class Rehearsal:
             env["BITBUCKET_OIDC_AUDIENCE"] = "ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-00000000000a"
             env["BITBUCKET_REPO_UUID"] = "{00000000-0000-4000-8000-00000000000b}"
             env["BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID"] = "{00000000-0000-4000-8000-00000000000c}"
+            # Another model's bootstrap in this account created the provider: reuse it, as
+            # scripts/bootstrap.sh asks an admin to.
+            stacks = {s["StackName"] for s in self.client("cloudformation").describe_stacks()["Stacks"]}
+            providers = self.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+            if providers and BOOTSTRAP_STACK not in stacks:
+                env["EXISTING_OIDC_PROVIDER_ARN"] = providers[0]["Arn"]
         self.run("bootstrap", env)
 
     def pipeline_env(self, commit: str, build: int) -> dict[str, str]:
@@ -229,8 +296,9 @@ class Rehearsal:
             Check(
                 "emulated",
                 "failed nested stack's own events printed",
-                "Unable to assume the service linked role" in infra_failed and "Embedded stack" in infra_failed,
-                "EcsStack: Cluster CREATE_FAILED",
+                "injected failure of AWS::ElasticLoadBalancingV2::TargetGroup" in infra_failed
+                and "Embedded stack" in infra_failed,
+                "RoutingStack: TargetGroup CREATE_FAILED",
             ),
             Check(
                 "emulated",
@@ -270,8 +338,9 @@ class Rehearsal:
     def check_first_deploy(self, commit: str) -> list[Check]:
         cfn, ecr = self.client("cloudformation"), self.client("ecr")
         stacks = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
-        ours = {BOOTSTRAP_STACK, INFRA_STACK, API_STACK}
+        ours = {ENVIRONMENT_STACK, BOOTSTRAP_STACK, INFRA_STACK, API_STACK}
         nested = sorted(name for name in stacks if name.startswith(INFRA_STACK + "-"))
+        wired = [r for r in cross_stack.load(ROOT / "infra/root.yaml")["Resources"].values() if "TemplateURL" in str(r)]
         not_complete = {n: s for n, s in stacks.items() if s not in ("CREATE_COMPLETE", "UPDATE_COMPLETE")}
         exports = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
         infra = self.outputs(INFRA_STACK)
@@ -282,7 +351,12 @@ class Rehearsal:
         registry = infra["RepositoryUri"].split("/")[0]
         checks = [
             Check("emulated", "stacks complete", ours <= set(stacks) and not not_complete, f"{len(stacks)} stacks"),
-            Check("emulated", "infra nested stacks", len(nested) >= 5, f"{len(nested)} nested stacks"),
+            Check(
+                "emulated",
+                "infra nested stacks",
+                len(nested) == len(wired) >= 4,
+                f"{len(nested)} nested stacks in {INFRA_STACK}",
+            ),
             Check(
                 "emulated",
                 "exports the API stack imports",
@@ -292,7 +366,7 @@ class Rehearsal:
             Check(
                 "emulated",
                 "API stack resolved the imports",
-                cluster_arn.endswith("/" + exports[f"{PROJECT}-{ENV}-ClusterName"])
+                cluster_arn.endswith("/" + exports[f"{CONTRACT}ClusterName"])
                 and f"{exports[f'{PROJECT}-{ENV}-RepositoryUri']}:{commit}" in images,
                 f"cluster {cluster_arn.rsplit('/', 1)[-1]}, images {images}",
             ),
@@ -319,6 +393,7 @@ class Rehearsal:
                 "docker build " + " ".join(next((c["args"][1:] for c in calls if c["args"][:1] == ["build"]), [])),
             ),
         ]
+        checks += self.check_model_stacks()
         if AGENT_COPY:
             agent = infra["AgentRepositoryName"]
             agent_tags = [i.get("imageTag") for i in ecr.list_images(repositoryName=agent)["imageIds"]]
@@ -326,6 +401,40 @@ class Rehearsal:
                 Check("emulated", "CloudWatch agent copied to ECR", bool(agent_tags), f"{agent}: {agent_tags}")
             )
         return checks
+
+    def check_model_stacks(self) -> list[Check]:
+        """The model's rule on the environment's listener; what the model's own stacks hold."""
+        cfn, elb = self.client("cloudformation"), self.client("elbv2")
+        infra = self.outputs(INFRA_STACK)
+        rule = rules_by_target_group(elb, self.outputs(ENVIRONMENT_STACK)["ListenerArn"]).get(
+            dict(export_values(cfn))[f"{PROJECT}-{ENV}-TargetGroupArn"], {}
+        )
+        routes = sorted(listener_rule.routes(rule))
+        wanted = sorted(
+            [f"{PROJECT}.{STANDIN_PARAMETERS['HostedZoneName']}"]
+            if CONFIG["routing"] == "host"
+            else [f"/{PROJECT}", f"/{PROJECT}/*"]
+        )
+        stacks = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+        model = [s for s in stacks if s.startswith((INFRA_STACK, API_STACK))]
+        kinds = {
+            r.get("ResourceType") for s in model for r in cfn.describe_stack_resources(StackName=s)["StackResources"]
+        }
+        shared = kinds & {"AWS::EC2::VPC", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ECS::Cluster"}
+        return [
+            Check(
+                "emulated",
+                "listener rule routes to this model's targets",
+                routes == wanted and str(rule.get("Priority")) == str(listener_rule.priority()),
+                f"{routes} priority {rule.get('Priority')} -> {infra['ApiUrl']}",
+            ),
+            Check(
+                "emulated",
+                "model stacks hold no VPC, load balancer, cluster",
+                not shared and "AWS::ElasticLoadBalancingV2::ListenerRule" in kinds,
+                f"{len(model)} stacks of {PROJECT}, {len(kinds)} resource types: {sorted(shared) or 'none of these'}",
+            ),
+        ]
 
     def image_tags(self) -> dict[str, set[str]]:
         """Tags of each image in the API repository, by digest."""
@@ -365,8 +474,29 @@ class Rehearsal:
 def api_imports() -> list[str]:
     """Export names infra/api.yaml imports, for this project and environment."""
     api = cross_stack.load(ROOT / "infra/api.yaml")
-    names = (cross_stack.name_of(value) for value in cross_stack.walk(api, "Fn::ImportValue"))
-    return sorted({str(name).replace("${Prefix}", PROJECT).replace("${EnvironmentName}", ENV) for name in names})
+    names = (str(cross_stack.name_of(value)) for value in cross_stack.walk(api, "Fn::ImportValue"))
+    return sorted(
+        {
+            name.replace("${Prefix}", PROJECT)
+            .replace("${EnvironmentPrefix}", CONFIG["environment"])
+            .replace("${EnvironmentName}", ENV)
+            for name in names
+        }
+    )
+
+
+def export_values(cfn) -> list[tuple[str, str]]:
+    return [(e["Name"], e["Value"]) for e in cfn.list_exports()["Exports"]]
+
+
+def rules_by_target_group(elb, listener: str) -> dict[str, dict]:
+    """The listener's rules, by the target group each forwards to."""
+    found = {}
+    for rule in elb.describe_rules(ListenerArn=listener)["Rules"]:
+        for action in rule.get("Actions", []):
+            if action.get("Type") == "forward" and action.get("TargetGroupArn"):
+                found[action["TargetGroupArn"]] = rule
+    return found
 
 
 def static_checks() -> list[Check]:
@@ -455,15 +585,25 @@ def main() -> int:
         return 1
     parser = argparse.ArgumentParser(description="Rehearse the dev deploy against a local AWS emulator.")
     parser.add_argument("--failures", action="store_true", help="rehearse a failing first deploy and its retries")
-    failures = parser.parse_args().failures
+    parser.add_argument(
+        "--emulator",
+        metavar="URL",
+        default=os.environ.get("REHEARSE_EMULATOR_URL"),
+        help="use this running emulator, where another model may be (default: $REHEARSE_EMULATOR_URL)",
+    )
+    arguments = parser.parse_args()
+    failures = arguments.failures
     first, second = commit_ids()
     started = time.perf_counter()
     checks = static_checks()
     faults = FAULTS if failures else ""
-    with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, Emulator(DEV_ACCOUNT, faults) as emulator:
+    running = RunningEmulator(arguments.emulator) if arguments.emulator else Emulator(DEV_ACCOUNT, faults)
+    with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, running as emulator:
         print(f"rehearse: AWS emulator on {emulator.url} (account {DEV_ACCOUNT}, {REGION}); docker is a stand-in")
         rehearsal = Rehearsal(emulator, Path(workdir))
         try:
+            if not OWN_ENVIRONMENT:
+                rehearsal.standin_environment()
             rehearsal.bootstrap()
             print(f"\nrehearse: first push to {ENV}, commit {first}{', through failures' if failures else ''}")
             if failures:

@@ -121,7 +121,10 @@ def check_compose() -> Result:
 
 
 def templates() -> list[str]:
-    return [str(path.relative_to(ROOT)) for path in sorted((ROOT / "infra").glob("*.yaml"))]
+    # This model's stacks, and the environment's (deployed by an "own" bake; in a "shared" bake
+    # the stand-in the rehearsal deploys): every file is checked either way.
+    paths = [*(ROOT / "infra").glob("*.yaml"), *(ROOT / "infra/environment").glob("*.yaml")]
+    return [str(path.relative_to(ROOT)) for path in sorted(paths)]
 
 
 def check_cfn_lint() -> Result:

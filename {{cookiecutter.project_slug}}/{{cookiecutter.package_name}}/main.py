@@ -27,6 +27,7 @@ from .batching import MicroBatcher
 from .deps import served_model
 from .docs import describe
 from .middleware import BodyLimit, InFlightLimit, RequestContext
+from .prefix import RestorePrefix, StripPrefix
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,13 @@ app = FastAPI(
 # Swagger UI and ReDoc load their scripts from the pinned fastapi-standalone-docs package
 # (under /docs/ and /redoc/) instead of a CDN, so the pages work without internet access.
 StandaloneDocs(app)
+if settings.path_prefix:  # behind a shared load balancer's path rule (prefix.py); no cost otherwise
+    app.add_middleware(RestorePrefix)  # innermost: the routes see /<PATH_PREFIX>/...
 app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/{{ cookiecutter.prediction_name }}/batch": settings.batch_body_bytes})
 app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
-app.add_middleware(RequestContext)  # outermost: it counts and logs the 503s of InFlightLimit too
+app.add_middleware(RequestContext)  # it counts and logs the 503s of InFlightLimit too
+if settings.path_prefix:
+    app.add_middleware(StripPrefix, prefix=settings.path_prefix)  # outermost: the others see the plain paths
 
 
 MAX_ERRORS = 20  # a 422 lists at most this many errors, then counts the rest

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         0, ge=0, le=100, description="Under load, longest wait for more requests to group into a call (0: never)."
     )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
+    path_prefix: str = Field(
+        "",
+        pattern=r"^(/[a-z0-9][a-z0-9-]*)?$",
+        description="Serve under this prefix as well (/<project>: the environment's listener rule routes it here).",
+    )
 
     @property
     def batch_body_bytes(self) -> int:

@@ -1,0 +1,92 @@
+"""This model's rule on the environment's listener: its priority and its conditions, checked
+against the rules the listener has now, before the deploy changes anything.
+
+    python scripts/listener_rule.py priority
+    aws elbv2 describe-rules --listener-arn ARN --output json | python scripts/listener_rule.py check [--new]
+
+The priority is derived from the project name (project.json "project"), so every model
+repository computes its own without asking the others, and the same one on every deploy:
+1 + (SHA-256 of the name) mod 49999. A clash with another model (1 in 49999 for two models)
+or a path or host another rule already routes stops the deploy with an error naming the
+other model; "listener_rule_priority" in project.json then chooses a free number instead.
+`check --new` (this model's infra stack does not exist yet) also refuses a rule that already
+routes this model's path or host: another repository serves it.
+"""
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTS = json.loads((ROOT / "project.json").read_text())
+RANGE = 49999  # priorities 1..50000 are allowed; 50000 stays free for a catch-all an admin may add
+
+
+def priority(project: str = FACTS["project"]) -> int:
+    if "listener_rule_priority" in FACTS:
+        return int(FACTS["listener_rule_priority"])
+    return 1 + int(hashlib.sha256(project.encode()).hexdigest(), 16) % RANGE
+
+
+def routes(rule: dict) -> list[str]:
+    """The paths and hosts a rule routes, as written in its conditions."""
+    values = []
+    for condition in rule.get("Conditions", []):
+        config = condition.get("PathPatternConfig") or condition.get("HostHeaderConfig") or {}
+        values += config.get("Values") or condition.get("Values") or []
+    return values
+
+
+def model_of(rule: dict) -> str:
+    """The model a rule serves, read from its first path (/name/*) or host (name.zone)."""
+    for value in routes(rule):
+        name = value.strip("/").split("/")[0] if value.startswith("/") else value.split(".")[0]
+        if name and name != "*":
+            return name
+    return rule.get("RuleArn", "an unknown rule")
+
+
+def ours(value: str, project: str = FACTS["project"]) -> bool:
+    if FACTS.get("routing") == "host":
+        return value.startswith(project + ".")
+    return value in (f"/{project}", f"/{project}/*")
+
+
+def problems(rules: list[dict], wanted: int, new: bool, project: str = FACTS["project"]) -> list[str]:
+    found = []
+    for rule in rules:
+        if rule.get("IsDefault"):
+            continue
+        mine = any(ours(value, project) for value in routes(rule))
+        if str(rule.get("Priority")) == str(wanted) and not mine:
+            found.append(
+                f"listener rule priority {wanted} (derived from the project name {project!r}) is taken by "
+                f'model {model_of(rule)!r} (rule routes {routes(rule)}); set "listener_rule_priority" in '
+                "project.json to a number from 1 to 49999 that no rule of the listener uses, and deploy again"
+            )
+        elif mine and new:
+            found.append(
+                f"the listener already routes {routes(rule)} (priority {rule.get('Priority')}) to model "
+                f"{model_of(rule)!r}, although this model's stacks do not exist yet: another repository "
+                f"named {project!r} serves it in this environment; rename one of the two projects"
+            )
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["priority"]:
+        print(priority())
+        return 0
+    if argv[:1] == ["check"]:
+        rules = json.load(sys.stdin).get("Rules", [])
+        found = problems(rules, priority(), new="--new" in argv)
+        for problem in found:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1 if found else 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
