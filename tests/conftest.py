@@ -25,9 +25,10 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
 
 
-# The generated suite minus its browser test, which tests/test_docs.py runs once for the
-# default bake (the docs pages do not change with the options).
+# The generated suite minus its browser test, which tests/test_docs.py runs for the default
+# and the classification bake (the docs pages change with the task, not the other options).
 GENERATED_SUITE = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/test_docs_browser.py"]
+CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".venv", "build"}  # what running a bake leaves; not rendered
 
 
 def bake(cookies, **answers):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from .conftest import GENERATED_SUITE, OPTIONS, run
+from .conftest import CACHES, GENERATED_SUITE, OPTIONS, run
 
 # Production's certificate: in the default prod_account_id and aws_region (the hook checks both).
 CERTIFICATE = "arn:aws:acm:eu-west-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"
@@ -206,7 +206,6 @@ def test_matrix_keys_are_variables_of_cookiecutter_json():
 
 
 # What tools and tests leave in a project (all in its .gitignore): not files of the bake.
-CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".venv", "build"}
 
 
 @pytest.mark.parametrize("combination", MATRIX, ids=[combination_id(c) for c in MATRIX])
