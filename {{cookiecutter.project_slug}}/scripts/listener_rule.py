@@ -7,10 +7,11 @@ against the rules the listener has now, before the deploy changes anything.
 The priority is derived from the project name (project.json "project"), so every model
 repository computes its own without asking the others, and the same one on every deploy:
 1 + (SHA-256 of the name) mod 49999. A clash with another model (1 in 49999 for two models)
-or a path or host another rule already routes stops the deploy with an error naming the
-other model; "listener_rule_priority" in project.json then chooses a free number instead.
-`check --new` (this model's infra stack does not exist yet) also refuses a rule that already
-routes this model's path or host: another repository serves it.
+stops the deploy with an error naming the other model; "listener_rule_priority" in
+project.json then chooses a free number instead. `check --new` (this model's infra stack does
+not exist yet) also refuses a rule that already routes exactly this model's path or host:
+another repository serves it. Wildcard rules of other models that would also match this
+model's path (`/churn*`) are not detected.
 """
 
 import hashlib

@@ -49,6 +49,8 @@ class LoadedModel:
         """
         [values] = self.session.run(None, {self.input_name: to_matrix(items)})
         values = values.astype(np.float64)  # rounded in float32, 0.279 would answer 0.27900001406669617
+        if not np.isfinite(values).all():  # JSON has no NaN or infinity: a 500, not a silent null
+            raise ValueError("the model returned a value that is not a finite number")
         if TASK == "regression":
             return np.round(values.ravel(), DECIMALS).tolist()
         labels = values.argmax(axis=1).tolist()  # before rounding, which can make two classes tie

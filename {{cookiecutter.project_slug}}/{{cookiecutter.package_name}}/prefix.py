@@ -37,7 +37,14 @@ class RestorePrefix:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if prefix := scope.get(KEY):
-            path = prefix + scope["path"]
-            scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": scope.get("root_path", "") + prefix}
-        await self.app(scope, receive, send)
+        prefix = scope.get(KEY)
+        if not prefix:
+            await self.app(scope, receive, send)
+            return
+        path = prefix + scope["path"]
+        inner = {**scope, "path": path, "raw_path": path.encode(), "root_path": scope.get("root_path", "") + prefix}
+        try:
+            await self.app(inner, receive, send)
+        finally:  # the route the router matched, for RequestContext's metrics and access log
+            if "route" in inner:
+                scope["route"] = inner["route"]
