@@ -4,17 +4,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+UV := $(VENV)/bin/uv
 OUT ?= build
+BAKED := $(VENV)/lock/property-valuation-api
 
-.PHONY: bake browser test lint bench
+.PHONY: bake browser test lint bench lock
 .DEFAULT_GOAL := bake
 
-$(STAMP): requirements-dev.txt $(wildcard {{cookiecutter.project_slug}}/requirements*.txt)
+# uv from PyPI by pip (all a fresh machine needs is python3 and make), then exactly uv.lock:
+# the template's tools, the generated project's pins and the tool in tools/ (editable).
+$(STAMP): pyproject.toml uv.lock tools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (set PYTHON=python3.12 for another interpreter)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --requirement requirements-dev.txt
+	test -x $(UV) || $(PY) -m pip install --quiet uv==0.13.9
+	$(UV) sync --quiet --locked
 	touch $@
 
 bake: $(STAMP) ## Bake the defaults into build/, fully validated
@@ -29,9 +33,19 @@ browser: $(STAMP) ## Install Chromium for the docs test
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
 	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
 
-lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench)
-	$(VENV)/bin/ruff check hooks tests bench
-	$(VENV)/bin/ruff format --check hooks tests bench
+lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench, tools)
+	$(VENV)/bin/ruff check hooks tests bench tools
+	$(VENV)/bin/ruff format --check hooks tests bench tools
+
+# Both locks again after a pin changed: the template's, and the generated project's, which is
+# locked in a bake of the defaults and stored with its one answer-dependent line, the name, as Jinja.
+lock: $(STAMP) ## Lock uv.lock and the generated project's uv.lock again after a pin changed
+	$(UV) lock
+	rm -rf $(VENV)/lock
+	$(VENV)/bin/cookiecutter --no-input --accept-hooks no --output-dir $(VENV)/lock .
+	cd $(BAKED) && $(CURDIR)/$(UV) lock
+	sed 's/^name = "property-valuation-api"$$/name = "{{ cookiecutter.project_slug }}"/' $(BAKED)/uv.lock \
+		>'{{cookiecutter.project_slug}}/uv.lock'
 
 bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and BentoML (bench/README.md; ~6 min)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py $(BENCH_ARGS)

@@ -1,18 +1,23 @@
 """After rendering: drop what the chosen options do not need, then validate the result.
 
 Each option that removes files has one small function below, so its effect is easy to
-find. The validation is the generated project's own `scripts/validate.py`, the same one
+find. The validation is the template's tool, `ecs-model-tools validate`, the same command
 `make validate` and the pipeline run. A failed check fails the bake and cookiecutter
 removes the output folder.
 """
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 PROJECT = Path.cwd()
 SLUG = "{{ cookiecutter.project_slug }}"
+# The template as cookiecutter was given it (hooks run inside the project); cruft gives none.
+TEMPLATE = "{{ cookiecutter.get('_repo_dir', '') }}"
+STRICT = os.environ.get("VALIDATE_STRICT") == "1"
 
 
 def remove(*paths: str) -> None:
@@ -33,8 +38,30 @@ def make_scripts_executable() -> None:
         script.chmod(0o755)
 
 
+def tool() -> tuple[list[str], dict[str, str]] | None:
+    """How to run ecs-model-tools: the template's own copy (tools/src, the version this project
+    pins), else one installed beside this Python or on PATH; None if there is none."""
+    source = Path(os.environ.get("PWD", "."), TEMPLATE, "tools", "src") if TEMPLATE else None
+    if source and (source / "ecs_model_tools" / "cli.py").is_file():
+        pythonpath = os.pathsep.join(filter(None, [str(source.resolve()), os.environ.get("PYTHONPATH")]))
+        return [sys.executable, "-m", "ecs_model_tools"], {**os.environ, "PYTHONPATH": pythonpath}
+    if importlib.util.find_spec("ecs_model_tools"):
+        return [sys.executable, "-m", "ecs_model_tools"], dict(os.environ)
+    if command := shutil.which("ecs-model-tools"):
+        return [command], dict(os.environ)
+    return None
+
+
 def validate() -> None:
-    result = subprocess.run([sys.executable, "scripts/validate.py"], cwd=PROJECT)
+    found = tool()
+    if found is None:
+        summary = "ecs-model-tools is not installed, so no check ran; `make validate` in the project installs it and runs them"
+        print(f"\nvalidate: {'FAIL (VALIDATE_STRICT=1)' if STRICT else 'skipped'}: {summary}", file=sys.stderr)
+        if STRICT:
+            sys.exit(1)
+        return
+    command, env = found
+    result = subprocess.run([*command, "validate"], cwd=PROJECT, env=env)
     if result.returncode != 0:
         print(f"\nThe generated project failed validation; {SLUG}/ was not kept.", file=sys.stderr)
         sys.exit(1)

@@ -7,16 +7,14 @@ Fn::Equals, Fn::Join, pseudo parameters, and the Ref/Arn values of the resource 
 declare (RESOURCE_VALUES). Anything else raises, so a new intrinsic cannot pass unread.
 """
 
-import importlib.util
 import re
 from pathlib import Path
 
+from ecs_model_tools import cross_stack
+
 
 def load_template(path: Path) -> dict:
-    """The bake's own CloudFormation reader (scripts/cross_stack.py), so both read tags alike."""
-    spec = importlib.util.spec_from_file_location("cross_stack", path.parents[1] / "scripts" / "cross_stack.py")
-    cross_stack = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cross_stack)
+    """The template tool's CloudFormation reader (the validator's), so both read tags alike."""
     return cross_stack.load(path)
 
 

@@ -8,6 +8,8 @@ import venv
 
 import pytest
 
+from .conftest import TEMPLATE
+
 TOOLS = ("ruff", "hadolint", "check-jsonschema", "cfn-lint", "checkov", "shellcheck")
 
 
@@ -17,13 +19,14 @@ def bare_python(tmp_path_factory):
     env = tmp_path_factory.mktemp("bare")
     venv.create(env, with_pip=False)
     site = next((env / "lib").glob("python3*/site-packages"))
-    (site / "ours.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Our site-packages, and the tool's source (installed editable: its own .pth is not read from there).
+    (site / "ours.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{TEMPLATE / 'tools' / 'src'}\n")
     return env / "bin" / "python"
 
 
 def validate(python, project, *args):
     return subprocess.run(
-        [str(python), "scripts/validate.py", *args],
+        [str(python), "-m", "ecs_model_tools", "validate", *args],
         cwd=project,
         env={"PATH": "/usr/bin:/bin", "VALIDATE_STRICT": "0"},
         capture_output=True,
@@ -48,6 +51,6 @@ def test_strict_mode_fails_on_a_skipped_check(bare_python, default_project):
 
 def test_the_same_checks_pass_where_the_tools_are_installed(default_project):
     result = subprocess.run(
-        [sys.executable, "scripts/validate.py", "--strict"], cwd=default_project, capture_output=True, text=True
+        [sys.executable, "-m", "ecs_model_tools", "validate", "--strict"], cwd=default_project, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout

@@ -14,7 +14,8 @@ if [ "$INFRASTRUCTURE" = own ]; then
   stack_parameters environment "EnvironmentPrefix=$ENVIRONMENT_PREFIX" "EnvironmentName=$ENV_NAME"
   environment_parameters=("${PARAMETERS[@]}")
 fi
-priority="$(python3 "$ROOT/scripts/listener_rule.py" priority)"
+require_command ecs-model-tools "run 'make install' (the template's tool, pinned in the Makefile)"
+priority="$(cd "$ROOT" && ecs-model-tools listener-rule priority)"
 stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
   "ListenerRulePriority=$priority"
 use_credentials

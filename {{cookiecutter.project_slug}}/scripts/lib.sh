@@ -64,7 +64,7 @@ require_command() { # NAME "how to get it"
 # Credentials: in a pipeline step, from OIDC (the role in AWS_ROLE_ARN) or from the
 # secured variables; on a laptop, whatever the AWS CLI finds (profile, SSO, variables).
 use_credentials() {
-  require_command aws "run 'make install' (the AWS CLI is pinned in requirements-dev.txt)"
+  require_command aws "run 'make install' (the AWS CLI is locked in uv.lock)"
   if [ -z "${AWS_DEFAULT_REGION:-}" ] && [ -n "${AWS_REGION:-}" ]; then
     export AWS_DEFAULT_REGION="$AWS_REGION"
   fi
@@ -154,10 +154,11 @@ stack_parameter() { # STACK KEY -> value, or nothing
 }
 
 # usage: stack_parameters SECTION [Key=Value ...] -- sets the array PARAMETERS from
-# infra/params/<env>.json, checked against the section's template (scripts/stack_params.py).
+# infra/params/<env>.json, checked against the section's template (ecs-model-tools stack-params).
 stack_parameters() {
   local lines
-  lines="$(python3 "$ROOT/scripts/stack_params.py" "$ENV_NAME" "$@")" ||
+  require_command ecs-model-tools "run 'make install' (the template's tool, pinned in the Makefile)"
+  lines="$(cd "$ROOT" && ecs-model-tools stack-params "$ENV_NAME" "$@")" ||
     die "fix infra/params/$ENV_NAME.json or the template; nothing was deployed"
   mapfile -t PARAMETERS <<<"$lines"
 }
@@ -309,7 +310,7 @@ protect_stack() { # STACK
 }
 
 # This model's listener rule: its priority is derived from the project name
-# (scripts/listener_rule.py), and must not be taken by another model's rule on the
+# (ecs-model-tools listener-rule), and must not be taken by another model's rule on the
 # environment's listener; on a first deploy, no rule may route this model's path or host yet.
 # CloudFormation would refuse a taken priority too, but only after creating the rest of the
 # stack, with an error that names no model.
@@ -319,7 +320,7 @@ check_listener_rule() { # PRIORITY
   rules="$(aws elbv2 describe-rules --listener-arn "$listener" --output json 2>&1)" ||
     die "could not read the rules of the environment's listener $listener: $rules"
   [ -n "$(stack_status "$INFRA_STACK")" ] || new="--new"
-  python3 "$ROOT/scripts/listener_rule.py" check $new <<<"$rules" ||
+  (cd "$ROOT" && ecs-model-tools listener-rule check $new) <<<"$rules" ||
     die "the listener rule of $PROJECT cannot be deployed into $ENVIRONMENT_STACK (above); nothing was deployed"
   say "listener rule priority $1 is free for $PROJECT on $ENVIRONMENT_STACK"
 }

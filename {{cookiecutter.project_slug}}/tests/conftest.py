@@ -36,8 +36,7 @@ from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
 from model.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import cross_stack  # noqa: E402  (scripts/cross_stack.py: CloudFormation-aware YAML)
+from ecs_model_tools import cross_stack  # noqa: E402  (the template's tool: CloudFormation-aware YAML)
 
 EXAMPLE = EXAMPLES[0]  # the example the docs show first
 # The routes and names this bake's answers gave the API.

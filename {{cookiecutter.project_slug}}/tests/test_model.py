@@ -208,7 +208,7 @@ def test_training_refuses_an_export_that_changes_the_predictions(artifact, tmp_p
 
 
 def test_the_service_does_not_import_the_training_libraries(artifact):
-    """The image installs requirements.txt only: serving, start-up to answer, must not need scikit-learn."""
+    """The image installs the serving dependencies only (no uv group): start-up to answer must not need scikit-learn."""
     code = (
         "import sys\n"
         "from fastapi.testclient import TestClient\n"

@@ -19,8 +19,7 @@ from {{ cookiecutter.package_name }}.settings import settings
 from .conftest import BATCH_KEY, BATCH_ROUTE, EXAMPLE, ROUTE
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import cross_stack  # noqa: E402  (scripts/cross_stack.py: CloudFormation-aware YAML)
+from ecs_model_tools import cross_stack  # noqa: E402  (the template's tool: CloudFormation-aware YAML)
 
 AGENT_METRIC_TYPES = {"ms": "timing", "c": "counter", "g": "gauge"}  # the agent's statsd input
 NAMESPACE = "<service namespace>"

@@ -1,6 +1,6 @@
 """Check everything in this repository that can be checked without AWS.
 
-    python scripts/validate.py [--strict] [CHECK ...]
+    ecs-model-tools validate [--strict] [CHECK ...]
 
 The same checks run after the template is baked, in `make validate` and in the pipeline.
 A check whose tool is not installed is skipped and says how to install it; with --strict
@@ -8,6 +8,7 @@ A check whose tool is not installed is skipped and says how to install it; with 
 """
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -18,14 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cfn_role_check
-import deploy_policy_check
 import yaml
-from pipeline_check import problems as pipeline_problems
 
-import cross_stack  # scripts/cross_stack.py, beside this file: CloudFormation-aware YAML loading too
+from . import cfn_role_check, cross_stack, deploy_policy_check
+from .pipeline_check import problems as pipeline_problems
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = cross_stack.ROOT
 INSTALL = "make validate"  # installs the pinned tools into .venv first, then runs every check
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".ruff_cache", ".pytest_cache", "node_modules"}
 JINJA = re.compile("[{][{]|[{]%|[{]#")  # written so this file holds no Jinja opener itself
@@ -169,7 +168,7 @@ def check_cross_stack() -> Result:
 
 
 def check_cfn_role() -> Result:
-    """CloudFormation's role allows each handler permission of the stacks' resources (scripts/cfn_role_check.py)."""
+    """CloudFormation's role allows each handler permission of the stacks' resources (cfn_role_check.py)."""
     found, summary = cfn_role_check.problems()
     if summary == "skip":
         return Result("skip", "cfn-lint (which ships the registry's resource schemas) is not installed")
@@ -179,7 +178,9 @@ def check_cfn_role() -> Result:
 
 
 def check_deploy_policy() -> Result:
-    """The deploy identity may make exactly the AWS calls of the deploy scripts (scripts/deploy_policy_check.py)."""
+    """The deploy identity may make exactly the AWS calls of the deploy scripts (deploy_policy_check.py)."""
+    if importlib.util.find_spec("botocore") is None:
+        return Result("skip", "awscli (whose botocore models name each call's IAM action) is not installed")
     found, summary = deploy_policy_check.problems()
     if found:
         return Result("fail", f"{len(found)} differences between the deploy policy and the scripts", found)
@@ -196,7 +197,7 @@ def check_shellcheck() -> Result:
 
 
 def check_pipeline_steps() -> Result:
-    """What the schema lets through: step keys, called targets and scripts (scripts/pipeline_check.py)."""
+    """What the schema lets through: step keys, called targets and scripts (pipeline_check.py)."""
     found = pipeline_problems(ROOT)
     if found:
         return Result("fail", f"{len(found)} problems in bitbucket-pipelines.yml", found)
@@ -221,11 +222,11 @@ CHECKS = {
 }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checks", nargs="*", metavar="CHECK", help="run only these: " + ", ".join(CHECKS))
     parser.add_argument("--strict", action="store_true", default=os.environ.get("VALIDATE_STRICT") == "1")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if unknown := set(args.checks) - set(CHECKS):
         parser.error(f"unknown check {', '.join(sorted(unknown))}; choose from {', '.join(CHECKS)}")
     names = args.checks or list(CHECKS)
@@ -252,6 +253,3 @@ def main() -> int:
         print(f"validate: to run the skipped checks: {INSTALL}")
     return 1 if failed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

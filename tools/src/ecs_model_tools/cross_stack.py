@@ -1,6 +1,6 @@
 """Check that the CloudFormation templates and parameter files fit together.
 
-    python scripts/cross_stack.py
+    ecs-model-tools cross-stack
 
 What no single-template linter sees:
 - every nested stack the root stack wires (TemplateURL: ./x.yaml) exists, gets only
@@ -15,7 +15,7 @@ What no single-template linter sees:
 - every key of infra/params/<env>.json is a parameter of its template, with an allowed
   value (AllowedValues, AllowedPattern, MinValue/MaxValue), and together with what the
   deploy scripts pass, every required parameter is set (parameter_problems, which
-  scripts/stack_params.py runs again with the scripts' values before every deploy);
+  stack_params.py runs again with the scripts' values before every deploy);
 - Prefix, the project name, has one AllowedPattern in every stack a script deploys
   (bootstrap, root, api); nested stacks take it from the root without checking it again;
 - a value both stacks take as a parameter (SHARED_PARAMETERS; never an export, which AWS
@@ -35,11 +35,14 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path.cwd()  # the project's root: make, the pipeline and the bake run every command there
 INFRA = ROOT / "infra"
 # infrastructure "own": this repository deploys the environment too; "shared": only its model
 # (infra/environment/ is then the stand-in `make rehearse` deploys, and the contract's reference).
-OWN_ENVIRONMENT = json.loads((ROOT / "project.json").read_text()).get("infrastructure", "own") == "own"
+# (Outside a project, as when a test imports only load(), "own".)
+OWN_ENVIRONMENT = json.loads(
+    (ROOT / "project.json").read_text() if (ROOT / "project.json").is_file() else "{}"
+).get("infrastructure", "own") == "own"
 ENVIRONMENT = "environment/environment.yaml"  # the environment's root stack, relative to infra/
 # The version in the environment's export names; a model imports only <env>-<ENV>:v1:<Name>.
 CONTRACT = "v1"
@@ -231,7 +234,7 @@ def refusals(spec: dict, value: str) -> list[str]:
 def parameter_problems(where: str, template: str, declared: dict, values: dict, passed: dict) -> list[str]:
     """What the parameters of `template` refuse in `values`, one section of a parameter file (`where`), and
     in `passed`, what the deploy scripts pass (a value None: known only when they deploy). Run by
-    `make validate` for every parameter file and by scripts/stack_params.py before every deploy."""
+    `make validate` for every parameter file and by stack_params.py before every deploy."""
     problems = []
     for key, value in values.items():
         if key not in declared:
@@ -382,13 +385,11 @@ def problems() -> tuple[list[str], str]:
     return found + check_prefix_rule(templates) + check_deletion(templates), summary
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    del argv  # no options
     found, summary = problems()
     for problem in found:
         print(problem)
     print(f"cross-stack: {len(found)} problems ({summary})")
     return 1 if found else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""What Bitbucket's schema lets through in bitbucket-pipelines.yml (run by scripts/validate.py).
+"""What Bitbucket's schema lets through in bitbucket-pipelines.yml (run by validate.py).
 
 - every step, stage and parallel group uses only keys Bitbucket knows (the schema accepts a
   misspelled `scrpit:` or `deploymnet:` and the step then silently does nothing);

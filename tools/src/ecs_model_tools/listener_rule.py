@@ -1,8 +1,8 @@
 """This model's rule on the environment's listener: its priority and its conditions, checked
 against the rules the listener has now, before the deploy changes anything.
 
-    python scripts/listener_rule.py priority
-    aws elbv2 describe-rules --listener-arn ARN --output json | python scripts/listener_rule.py check [--new]
+    ecs-model-tools listener-rule priority
+    aws elbv2 describe-rules --listener-arn ARN --output json | ecs-model-tools listener-rule check [--new]
 
 The priority is derived from the project name (project.json "project"), so every model
 repository computes its own without asking the others, and the same one on every deploy:
@@ -19,14 +19,22 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FACTS = json.loads((ROOT / "project.json").read_text())
+ROOT = Path.cwd()  # the project's root: make, the pipeline and the bake run every command there
 RANGE = 49999  # priorities 1..50000 are allowed; 50000 stays free for a catch-all an admin may add
 
 
-def priority(project: str = FACTS["project"]) -> int:
-    if "listener_rule_priority" in FACTS:
-        return int(FACTS["listener_rule_priority"])
+def facts() -> dict:
+    """The bake-time facts: project.json of the project this runs in."""
+    return json.loads((ROOT / "project.json").read_text())
+
+
+def priority(project: str | None = None) -> int:
+    """The priority of `project`'s rule; without a name, this project's (or its chosen one)."""
+    if project is None:
+        given = facts()
+        if "listener_rule_priority" in given:
+            return int(given["listener_rule_priority"])
+        project = given["project"]
     return 1 + int(hashlib.sha256(project.encode()).hexdigest(), 16) % RANGE
 
 
@@ -48,18 +56,20 @@ def model_of(rule: dict) -> str:
     return rule.get("RuleArn", "an unknown rule")
 
 
-def ours(value: str, project: str = FACTS["project"]) -> bool:
-    if FACTS.get("routing") == "host":
+def ours(value: str, project: str, host_routing: bool) -> bool:
+    if host_routing:
         return value.startswith(project + ".")
     return value in (f"/{project}", f"/{project}/*")
 
 
-def problems(rules: list[dict], wanted: int, new: bool, project: str = FACTS["project"]) -> list[str]:
+def problems(rules: list[dict], wanted: int, new: bool) -> list[str]:
+    given = facts()
+    project, host_routing = given["project"], given.get("routing") == "host"
     found = []
     for rule in rules:
         if rule.get("IsDefault"):
             continue
-        mine = any(ours(value, project) for value in routes(rule))
+        mine = any(ours(value, project, host_routing) for value in routes(rule))
         if str(rule.get("Priority")) == str(wanted) and not mine:
             found.append(
                 f"listener rule priority {wanted} (derived from the project name {project!r}) is taken by "
@@ -88,6 +98,3 @@ def main(argv: list[str]) -> int:
     print(__doc__, file=sys.stderr)
     return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,6 +1,6 @@
 """Which actions an IAM policy in a CloudFormation template grants, action by action.
 
-Shared by scripts/cfn_role_check.py and scripts/deploy_policy_check.py. It reads the
+Shared by cfn_role_check.py and deploy_policy_check.py. It reads the
 statements as written (Effect, Action or NotAction with * and ? wildcards): an action is
 granted when an Allow statement names it and no Deny statement on every resource ("*",
 without a condition) names it too. Resources and conditions are not resolved here; the

@@ -1,11 +1,11 @@
 """moto server for the deploy rehearsal, with the fixes its deploys need (moto 5.2.5).
 
-    python scripts/emulator.py PORT RUNNING_TASKS
+    ecs-model-tools emulator PORT RUNNING_TASKS
 
 This is the one place where the rehearsal works around the emulator. Each patch below
 makes moto do what CloudFormation does, for the calls our deploy scripts make; nothing
 else changes. What moto cannot show at all (Fargate settings, alarms, scaling) is
-checked statically by scripts/rehearse.py instead.
+checked statically by rehearse.py instead.
 
 1. Nested stacks: `!GetAtt Child.Outputs.Name` (how infra/root.yaml wires its nested
    stacks) is not implemented; the root stack fails with HTTP 500.
@@ -288,7 +288,9 @@ parsing.clean_json = clean_json
 CloudFormationBackend.execute_change_set = execute_change_set
 CloudFormationResponse._validate_different_update = validate_different_update
 
-if __name__ == "__main__":
-    port, running = sys.argv[1:3]
+def serve(argv: list[str]) -> int:
+    """ecs-model-tools emulator PORT RUNNING_TASKS: moto server with the patches above, on 127.0.0.1."""
+    port, running = argv[:2]
     os.environ["MOTO_ECS_SERVICE_RUNNING"] = running  # 7 (read by moto when a service is created)
     main(["--host", "127.0.0.1", "--port", port])
+    return 0

@@ -1,8 +1,8 @@
 """Rehearse the dev deploy on this machine, against a local AWS emulator. No AWS account.
 
-    make rehearse        (or: python scripts/rehearse.py)
+    make rehearse        (or: ecs-model-tools rehearse)
 
-Starts moto server (scripts/emulator.py) on 127.0.0.1 on a free port and runs the make
+Starts moto server (emulator.py) on 127.0.0.1 on a free port and runs the make
 targets the pipeline runs for dev, with the environment Bitbucket gives them, with only
 `docker` replaced by a stand-in that records what it is asked to do:
 
@@ -12,7 +12,7 @@ targets the pipeline runs for dev, with the environment Bitbucket gives them, wi
     as the pipeline, commit A: make deploy-infra / build-push / deploy-api ENV=dev
     as the pipeline, commit B: the same again (a new push to dev updates the service)
 
-    python scripts/rehearse.py --failures
+    ecs-model-tools rehearse --failures
 
 rehearses what goes wrong on a first deploy instead: the model's target group cannot be
 created (deploy-infra fails, the stack rolls back, the nested stack's own events say why), the
@@ -24,7 +24,7 @@ read the templates for what the emulator cannot show (Fargate settings, alarms, 
 Exit status 1 if a step or a check failed. The emulator is stopped in every case; set
 REHEARSE_EMULATOR_LOG=<file> to keep its log.
 
-    python scripts/rehearse.py --emulator http://localhost:PORT   (or REHEARSE_EMULATOR_URL=...)
+    ecs-model-tools rehearse --emulator http://localhost:PORT   (or REHEARSE_EMULATOR_URL=...)
 
 rehearses into an emulator that is already running (and leaves it running), where another
 model may be deployed already: how the template's tests put two models in one environment.
@@ -45,11 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import listener_rule  # scripts/listener_rule.py: this model's rule priority and routes
 
-import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
+from . import cross_stack, listener_rule  # CloudFormation-aware YAML; this model's rule priority and routes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = cross_stack.ROOT
 CONFIG = json.loads((ROOT / "project.json").read_text())  # the bake-time facts
 PROJECT, REGION, DEV_ACCOUNT = CONFIG["project"], CONFIG["region"], CONFIG["accounts"]["dev"]
 OIDC, AGENT_COPY = CONFIG["deploy_identity"] == "oidc", CONFIG["sidecar_image_source"] == "ecr_copy"
@@ -72,7 +71,7 @@ STANDIN_PARAMETERS = {
 
 # The docker stand-in: records each call as a JSON line; a push registers the image in the
 # emulator's ECR (as a real push would), so the deploy finds the image it deploys.
-# Faults the --failures rehearsal asks the emulator for (scripts/emulator.py, 9).
+# Faults the --failures rehearsal asks the emulator for (emulator.py, 9).
 FAULTS = "AWS::ElasticLoadBalancingV2::TargetGroup,ecr:DescribeImages"
 DOCKER_STANDIN = """#!PYTHON
 import hashlib, json, os, sys
@@ -126,7 +125,7 @@ class Emulator:
         log = os.environ.get("REHEARSE_EMULATOR_LOG")
         self.log = open(log, "w+b") if log else tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts/emulator.py"), str(self.port), str(running)],
+            [sys.executable, "-m", "ecs_model_tools", "emulator", str(self.port), str(running)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -579,7 +578,7 @@ def report(checks: list[Check]) -> bool:
     return failed == 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     if shutil.which("make") is None:
         print("rehearse: error: make is not installed", file=sys.stderr)
         return 1
@@ -591,7 +590,7 @@ def main() -> int:
         default=os.environ.get("REHEARSE_EMULATOR_URL"),
         help="use this running emulator, where another model may be (default: $REHEARSE_EMULATOR_URL)",
     )
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
     failures = arguments.failures
     first, second = commit_ids()
     started = time.perf_counter()
@@ -623,6 +622,3 @@ def main() -> int:
     print(f"rehearse: {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

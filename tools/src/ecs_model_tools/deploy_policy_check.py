@@ -1,6 +1,6 @@
 """The deploy identity's policy grants exactly the AWS calls the deploy scripts make.
 
-    python scripts/validate.py deploy-policy
+    ecs-model-tools validate deploy-policy
 
 The scripts the pipeline's deploy steps run (bitbucket-pipelines.yml: a step with a
 deployment -> make target -> scripts/<name>.sh, and what it sources) are read for
@@ -18,11 +18,11 @@ import shlex
 from pathlib import Path
 
 import yaml
-from policy_grants import as_list, inline_statements
 
-import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
+from . import cross_stack  # CloudFormation-aware YAML
+from .policy_grants import as_list, inline_statements
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = cross_stack.ROOT
 POLICY = "DeployPolicy"
 
 HIGH_LEVEL = {

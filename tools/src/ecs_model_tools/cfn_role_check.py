@@ -1,6 +1,6 @@
 """The CloudFormation execution role allows what the registry says the stacks' resources need.
 
-    python scripts/validate.py cfn-role
+    ecs-model-tools validate cfn-role
 
 For every resource type in infra/*.yaml (bootstrap.yaml excepted: an admin deploys it with
 their own permissions) and, with infrastructure "own", in infra/environment/*.yaml (a "shared"
@@ -9,7 +9,7 @@ the CloudFormation registry's resource schema lists the permissions its handlers
 (handlers.create|read|update|delete.permissions). cfn-lint ships these
 schemas (cfnlint/data/schemas/providers/<region>.json names each type's file in
 resources/). The role CloudFormationExecutionRole in infra/bootstrap.yaml must grant every
-one of them (scripts/policy_grants.py), except those in EXCEPTIONS. Adding a resource type
+one of them (policy_grants.py), except those in EXCEPTIONS. Adding a resource type
 to a stack shows here, at `make validate`, whatever the role still lacks. Every IAM role in
 the stacks must also carry the project's path and permissions boundary (the only roles the
 execution role may create).
@@ -19,11 +19,10 @@ import importlib.util
 import json
 from pathlib import Path
 
-from policy_grants import action_matches, granted, inline_statements
+from . import cross_stack  # CloudFormation-aware YAML
+from .policy_grants import action_matches, granted, inline_statements
 
-import cross_stack  # scripts/cross_stack.py: CloudFormation-aware YAML
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = cross_stack.ROOT
 ROLE = "CloudFormationExecutionRole"
 HANDLERS = ("create", "read", "update", "delete")
 

@@ -1,17 +1,17 @@
 """Parameters of one stack: a section of infra/params/<env>.json, checked against its template.
 
-    python scripts/stack_params.py ENV SECTION [Key=Value ...]      (SECTION: infra or api)
+    ecs-model-tools stack-params ENV SECTION [Key=Value ...]      (SECTION: infra or api)
 
 Prints one Key=Value line per parameter (the file's section, then the arguments) for
 `aws cloudformation deploy --parameter-overrides`. Before anything reaches AWS it fails,
-naming each parameter, on what scripts/cross_stack.py's parameter_problems finds (the check
+naming each parameter, on what cross_stack.py's parameter_problems finds (the check
 `make validate` runs), with the values the deploy script passes checked too.
 """
 
 import json
 import sys
 
-import cross_stack  # scripts/cross_stack.py: the templates, the parameter files and their checks
+from . import cross_stack  # the templates, the parameter files and their checks
 
 
 def main(argv: list[str]) -> int:
@@ -36,6 +36,3 @@ def main(argv: list[str]) -> int:
         print(f"{key}={cross_stack.as_text(value)}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,83 @@
+"""The checks on a rendered project: they pass, and each catches what it exists for."""
+
+import json
+import subprocess
+
+import pytest
+
+from ecs_model_tools import deploy_policy_check, listener_rule, policy_grants
+
+from .conftest import tool
+
+
+def run(project, *args):
+    return subprocess.run(tool(*args), cwd=project, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "action", "matches"),
+    [
+        ("ecs:Describe*", "ecs:DescribeServices", True),
+        ("ECS:describeservices", "ecs:DescribeServices", True),  # IAM ignores case
+        ("s3:?etObject", "s3:GetObject", True),
+        ("s3:?etObject", "s3:GetObjectAcl", False),
+        ("ecr:*", "ecs:ListTasks", False),
+    ],
+)
+def test_action_wildcards(pattern, action, matches):
+    assert policy_grants.action_matches(pattern, action) is matches
+
+
+def test_a_deny_on_every_resource_takes_the_grant_back():
+    statements = [
+        {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
+    ]
+    assert policy_grants.granted(statements, "iam:CreateRole")
+    assert not policy_grants.granted(statements, "iam:DeleteRolePermissionsBoundary")
+
+
+def test_the_listener_rule_priority_is_derived_from_the_name_within_the_range():
+    first, second = listener_rule.priority("churn-api"), listener_rule.priority("fraud-api")
+    assert first == listener_rule.priority("churn-api")
+    assert first != second
+    assert all(1 <= p <= listener_rule.RANGE for p in (first, second))
+
+
+def test_cross_stack_passes_on_the_rendered_project(rendered):
+    result = run(rendered, "cross-stack")
+    assert result.returncode == 0, result.stdout
+    assert "cross-stack: 0 problems" in result.stdout
+
+
+PASSED = ["Prefix=property-valuation-api", "EnvironmentName=dev", "EnvironmentPrefix=ml-models", "ImageTag=abc"]
+
+
+def test_stack_params_prints_the_checked_parameters_and_refuses_an_unknown_one(project):
+    result = run(project, "stack-params", "dev", "api", *PASSED)
+    assert result.returncode == 0, result.stderr
+    assert "ImageTag=abc" in result.stdout.splitlines()
+    params = json.loads((project / "infra/params/dev.json").read_text())
+    params["api"]["NoSuchParameter"] = "1"
+    (project / "infra/params/dev.json").write_text(json.dumps(params))
+    result = run(project, "stack-params", "dev", "api", *PASSED)
+    assert result.returncode == 1
+    assert "NoSuchParameter" in result.stderr
+    result = run(project, "stack-params", "dev", "api", *PASSED[:-1])
+    assert "no value for ImageTag" in result.stderr
+
+
+def test_a_grant_ahead_of_use_that_a_script_now_calls_is_named(rendered, monkeypatch):
+    monkeypatch.setattr(deploy_policy_check, "ROOT", rendered)
+    assert deploy_policy_check.problems()[0] == []
+    monkeypatch.setattr(deploy_policy_check, "UNUSED_GRANTS", {"ecr:DescribeImages": "granted ahead of use"})
+    found, _ = deploy_policy_check.problems()
+    assert any(problem.startswith("ecr:DescribeImages is called now (") for problem in found), found
+
+
+def test_the_pipeline_check_names_a_step_that_calls_nothing_the_project_has(project):
+    pipeline = project / "bitbucket-pipelines.yml"
+    pipeline.write_text(pipeline.read_text().replace("- make validate", "- make validate-everything", 1))
+    result = run(project, "validate", "pipeline-steps")
+    assert result.returncode == 1
+    assert "validate-everything" in result.stdout
