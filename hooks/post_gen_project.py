@@ -55,7 +55,7 @@ def tool() -> tuple[list[str], dict[str, str]] | None:
 def validate() -> None:
     found = tool()
     if found is None:
-        summary = "ecs-model-tools is not installed, so no check ran; `make validate` in the project installs it and runs them"
+        summary = "ecs-model-tools is not installed, so no check ran; `make validate` in the project installs it"
         print(f"\nvalidate: {'FAIL (VALIDATE_STRICT=1)' if STRICT else 'skipped'}: {summary}", file=sys.stderr)
         if STRICT:
             sys.exit(1)

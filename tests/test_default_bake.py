@@ -3,7 +3,7 @@
 import re
 import sys
 
-from .conftest import CACHES, GENERATED_SUITE, run
+from .conftest import CACHES, GENERATED_SUITE, TOOL, run
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 
@@ -40,7 +40,7 @@ def test_compose_file_matches_the_compose_spec(default_project):
 
 
 def test_the_projects_validator_passes_in_strict_mode(default_project):
-    result = run([sys.executable, "-m", "ecs_model_tools", "validate", "--strict"], default_project)
+    result = run([*TOOL, "validate", "--strict"], default_project)
     assert result.returncode == 0, result.stdout
     assert "0 failed, 0 skipped" in result.stdout
 

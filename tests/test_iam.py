@@ -13,13 +13,12 @@ combination of tests/test_matrix.py's MATRIX:
 """
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from .cfn_values import Stack
-from .conftest import copy_project, run
+from .conftest import TOOL, copy_project, run
 from .iam_policy import Request, is_allowed, trusts
 from .test_matrix import MATRIX, answers_of, combination_id
 
@@ -109,7 +108,7 @@ def bootstrap(baked) -> Bootstrap:
 
 def test_the_validator_checks_the_role_and_the_deploy_policy(baked):
     project, _ = baked
-    result = run([sys.executable, "-m", "ecs_model_tools", "validate", "--strict", "cfn-role", "deploy-policy"], project)
+    result = run([*TOOL, "validate", "--strict", "cfn-role", "deploy-policy"], project)
     assert result.returncode == 0, result.stdout
     assert "2 passed, 0 failed" in result.stdout
     assert " handler permissions of " in result.stdout and " actions called by " in result.stdout
@@ -177,7 +176,7 @@ def test_the_checks_catch(default_project, tmp_path, breakage):
     file = project / path
     assert old in file.read_text()
     file.write_text(file.read_text().replace(old, new, 1))
-    result = run([sys.executable, "-m", "ecs_model_tools", "validate", check], project)
+    result = run([*TOOL, "validate", check], project)
     assert result.returncode == 1, result.stdout
     assert message in result.stdout
 

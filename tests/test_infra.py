@@ -9,14 +9,13 @@ that the cross-stack check catches a broken contract between the stacks.
 import json
 import re
 import shutil
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import run
+from .conftest import TOOL, run
 from .test_matrix import MATRIX, combination_id
 
 # The combinations of tests/test_matrix.py's MATRIX whose network, region or load balancer
@@ -132,7 +131,7 @@ def test_checkov_has_no_failed_checks_and_every_skip_says_why(tool_output):
 
 def test_cross_stack_check_passes(combination):
     _, project = combination
-    result = run([sys.executable, "-m", "ecs_model_tools", "cross-stack"], project)
+    result = run([*TOOL, "cross-stack"], project)
     assert result.returncode == 0, result.stdout
     assert "cross-stack: 0 problems" in result.stdout
 
@@ -558,7 +557,7 @@ def test_cross_stack_check_catches_a_broken_contract(default_project, tmp_path, 
     assert old in text, f"the test's edit no longer applies to {file}"
     path.write_text(text.replace(old, new, 1))
 
-    result = run([sys.executable, "-m", "ecs_model_tools", "cross-stack"], project)
+    result = run([*TOOL, "cross-stack"], project)
     assert result.returncode == 1
     assert message in result.stdout, result.stdout
 
@@ -576,7 +575,7 @@ def test_the_access_log_bucket_must_outlive_a_failed_first_create(answers, bake_
     text = path.read_text()
     assert "    DeletionPolicy: Retain\n" in text
     path.write_text(text.replace("    DeletionPolicy: Retain\n", "    DeletionPolicy: RetainExceptOnCreate\n", 1))
-    result = run([sys.executable, "-m", "ecs_model_tools", "cross-stack"], project)
+    result = run([*TOOL, "cross-stack"], project)
     assert result.returncode == 1
     assert "AccessLogBucket receives load balancer logs from its first minute" in result.stdout, result.stdout
 
@@ -586,6 +585,6 @@ def test_the_validator_fails_on_a_broken_contract(default_project, tmp_path):
     shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(".venv", "model"))
     api = project / "infra" / "api.yaml"
     api.write_text(api.read_text().replace(":v1:ClusterName", ":v1:Cluster"))
-    result = run([sys.executable, "-m", "ecs_model_tools", "validate", "cross-stack"], project)
+    result = run([*TOOL, "validate", "cross-stack"], project)
     assert result.returncode == 1
     assert "FAIL  cross-stack" in result.stdout and ":v1:Cluster, which no other template" in result.stdout

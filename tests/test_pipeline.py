@@ -1,12 +1,10 @@
 """bitbucket-pipelines.yml: Bitbucket's schema and our own step check pass on each deploy
 identity and gate setting, and the step check catches what the schema lets through."""
 
-import sys
-
 import pytest
 import yaml
 
-from .conftest import copy_project, run
+from .conftest import TOOL, copy_project, run
 
 SCHEMA = ["check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml"]
 
@@ -28,7 +26,7 @@ def deploy_steps(config, branch):
 def test_schema_and_step_check_pass(project):
     result = run(SCHEMA, project)
     assert result.returncode == 0, result.stdout + result.stderr
-    result = run([sys.executable, "-m", "ecs_model_tools", "validate", "--strict", "bitbucket", "pipeline-steps"], project)
+    result = run([*TOOL, "validate", "--strict", "bitbucket", "pipeline-steps"], project)
     assert result.returncode == 0, result.stdout
     assert "2 passed, 0 failed" in result.stdout
 
@@ -98,7 +96,7 @@ def test_step_check_catches_what_the_schema_lets_through(default_project, tmp_pa
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new, 1))
     schema = run(SCHEMA, project)
-    result = run([sys.executable, "-m", "ecs_model_tools", "validate", "pipeline-steps"], project)
+    result = run([*TOOL, "validate", "pipeline-steps"], project)
     assert result.returncode == 1, result.stdout
     assert message in result.stdout
     if "deploymnet" in new or "scrpit" in new:

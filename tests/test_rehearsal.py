@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from .conftest import copy_project
+from .conftest import TOOL, copy_project
 from .test_matrix import MATRIX
 
 SUMMARY = re.compile(r"rehearse: (\d+) passed, (\d+) failed \((\d+) emulated, (\d+) static\)")
@@ -71,7 +71,7 @@ SHARED = next(c for c in MATRIX if c.get("infrastructure") == "shared")
 def running_emulator(project: Path, port: int) -> subprocess.Popen:
     """moto server with the bake's emulator patches, on 127.0.0.1:port, as make rehearse starts it."""
     env = {**os.environ, "MOTO_ACCOUNT_ID": "111111111111", "EMULATOR_FAULTS": ""}
-    command = [sys.executable, "-m", "ecs_model_tools", "emulator", str(port), "1"]
+    command = [*TOOL, "emulator", str(port), "1"]
     proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while True:

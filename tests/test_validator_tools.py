@@ -2,13 +2,12 @@
 them; strict mode (our tests and CI) turns a skipped check into a failure."""
 
 import subprocess
-import sys
 import sysconfig
 import venv
 
 import pytest
 
-from .conftest import TEMPLATE
+from .conftest import TEMPLATE, TOOL
 
 TOOLS = ("ruff", "hadolint", "check-jsonschema", "cfn-lint", "checkov", "shellcheck")
 
@@ -51,6 +50,9 @@ def test_strict_mode_fails_on_a_skipped_check(bare_python, default_project):
 
 def test_the_same_checks_pass_where_the_tools_are_installed(default_project):
     result = subprocess.run(
-        [sys.executable, "-m", "ecs_model_tools", "validate", "--strict"], cwd=default_project, capture_output=True, text=True
+        [*TOOL, "validate", "--strict"],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout

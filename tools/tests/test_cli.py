@@ -16,7 +16,15 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_help_lists_every_command(tmp_path):
     result = run("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("validate", "rehearse", "cross-stack", "stack-params", "listener-rule", "emulator", "statsd-console"):
+    for command in (
+        "validate",
+        "rehearse",
+        "cross-stack",
+        "stack-params",
+        "listener-rule",
+        "emulator",
+        "statsd-console",
+    ):
         assert f"  {command} " in result.stdout
 
 

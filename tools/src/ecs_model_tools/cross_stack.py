@@ -30,7 +30,6 @@ Export and import names are compared as written: `!Sub ${Prefix}-${EnvironmentNa
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import yaml
@@ -40,9 +39,12 @@ INFRA = ROOT / "infra"
 # infrastructure "own": this repository deploys the environment too; "shared": only its model
 # (infra/environment/ is then the stand-in `make rehearse` deploys, and the contract's reference).
 # (Outside a project, as when a test imports only load(), "own".)
-OWN_ENVIRONMENT = json.loads(
-    (ROOT / "project.json").read_text() if (ROOT / "project.json").is_file() else "{}"
-).get("infrastructure", "own") == "own"
+OWN_ENVIRONMENT = (
+    json.loads((ROOT / "project.json").read_text() if (ROOT / "project.json").is_file() else "{}").get(
+        "infrastructure", "own"
+    )
+    == "own"
+)
 ENVIRONMENT = "environment/environment.yaml"  # the environment's root stack, relative to infra/
 # The version in the environment's export names; a model imports only <env>-<ENV>:v1:<Name>.
 CONTRACT = "v1"
@@ -392,4 +394,3 @@ def main(argv: list[str] | None = None) -> int:
         print(problem)
     print(f"cross-stack: {len(found)} problems ({summary})")
     return 1 if found else 0
-

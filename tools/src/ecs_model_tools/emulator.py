@@ -44,7 +44,6 @@ import contextlib
 import ipaddress
 import os
 import re
-import sys
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
@@ -287,6 +286,7 @@ parsing.ResourceMap.build_resource_diff = build_resource_diff
 parsing.clean_json = clean_json
 CloudFormationBackend.execute_change_set = execute_change_set
 CloudFormationResponse._validate_different_update = validate_different_update
+
 
 def serve(argv: list[str]) -> int:
     """ecs-model-tools emulator PORT RUNNING_TASKS: moto server with the patches above, on 127.0.0.1."""

@@ -97,4 +97,3 @@ def main(argv: list[str]) -> int:
         return 1 if found else 0
     print(__doc__, file=sys.stderr)
     return 2
-

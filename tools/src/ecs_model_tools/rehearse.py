@@ -621,4 +621,3 @@ def main(argv: list[str] | None = None) -> int:
     ok = report(checks)
     print(f"rehearse: {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
-

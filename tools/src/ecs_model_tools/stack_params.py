@@ -35,4 +35,3 @@ def main(argv: list[str]) -> int:
     for key, value in {**given, **passed}.items():
         print(f"{key}={cross_stack.as_text(value)}")
     return 0
-

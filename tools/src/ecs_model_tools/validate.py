@@ -252,4 +252,3 @@ def main(argv: list[str] | None = None) -> int:
     if skipped:
         print(f"validate: to run the skipped checks: {INSTALL}")
     return 1 if failed else 0
-
