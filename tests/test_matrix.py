@@ -125,9 +125,6 @@ BASE_FILES = {
     "model/train.py",
     "project.json",
     "pyproject.toml",
-    "requirements-dev.txt",
-    "requirements-train.txt",
-    "requirements.txt",
     "scripts/bootstrap.sh",
     "scripts/build-push.sh",
     "scripts/deploy-api.sh",
@@ -146,6 +143,7 @@ BASE_FILES = {
     "tests/test_observability.py",
     "tests/test_path_prefix.py",
     "tests/test_server.py",
+    "uv.lock",
 }
 PACKAGE_FILES = {
     "__init__.py",

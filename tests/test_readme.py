@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .conftest import bake
+from .conftest import TEMPLATE, bake
 from .test_matrix import CERTIFICATE, MATRIX, README_MAX_LINES
 
 DOCS_PAGES = {
@@ -96,3 +96,16 @@ def test_the_readme_itemises_the_environment_and_each_models_monthly_cost(defaul
         # The same figures as docs/costs.md, computed once (templates/costs.jinja).
         assert f"| **Each model** | | **{total[0]}** | **{total[1]}** |" in costs
         assert f"| **Environment** | | **{environment[0][0]}** | **{environment[1][0]}** |" in costs
+
+
+TEMPLATE_README_MAX_LINES = 150
+
+
+def test_the_templates_readme_reads_in_one_sitting_and_leaves_figures_to_bench():
+    readme = (TEMPLATE / "README.md").read_text()
+    assert readme.count("\n") <= TEMPLATE_README_MAX_LINES
+    first_block = readme.split("```")[1]
+    assert "make bake" in first_block and "make test" in first_block  # the two commands come first
+    assert MEASURED.findall(readme) == [], "measured figures belong under bench/"
+    assert "(bench/README.md)" in readme
+    assert "results/latest.md" in (TEMPLATE / "bench" / "README.md").read_text()  # it links the dated results

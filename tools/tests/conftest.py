@@ -2,7 +2,6 @@
 this tool: the tests here must not depend on what they test)."""
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,3 @@ def rendered(tmp_path_factory) -> Path:
 def project(rendered, tmp_path) -> Path:
     """A copy of the rendered project that a test may change."""
     return Path(shutil.copytree(rendered, tmp_path / rendered.name))
-
-
-def tool(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ecs_model_tools", *args]

@@ -2,12 +2,15 @@
 
 import json
 import subprocess
+import sys
 
 import pytest
 
 from ecs_model_tools import deploy_policy_check, listener_rule, policy_grants
 
-from .conftest import tool
+
+def tool(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ecs_model_tools", *args]
 
 
 def run(project, *args):

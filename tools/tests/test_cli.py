@@ -1,10 +1,16 @@
 """The one command line: its commands, its version, and where it refuses to run."""
 
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
-from .conftest import TEMPLATE, tool
+TEMPLATE = Path(__file__).resolve().parents[2]
+
+
+def tool(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ecs_model_tools", *args]
+
 
 VERSION = tomllib.loads((TEMPLATE / "tools" / "pyproject.toml").read_text())["project"]["version"]
 

@@ -1,0 +1,38 @@
+"""A fresh clone of the default bake, as a new team member or the pipeline meets it: `make
+install` builds .venv from uv.lock alone and installs the template's tool at the Makefile's
+pin (from a tagged clone of the template here, by git+file: the same git+subdirectory
+mechanism as the real tag), then `make validate`, `make test` and `make rehearse` pass."""
+
+import shutil
+import tomllib
+
+from .conftest import TEMPLATE, run
+from .test_front_door import NOT_TEMPLATE
+from .test_update import commit_all, git
+
+
+def test_a_fresh_clone_installs_from_the_lock_and_validates_tests_and_rehearses(default_project, tmp_path):
+    version = tomllib.loads((TEMPLATE / "tools/pyproject.toml").read_text())["project"]["version"]
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template, ignore=NOT_TEMPLATE)
+    git(template, "init", "-q", "-b", "main")
+    commit_all(template, "template")
+    git(template, "tag", f"v{version}")
+
+    origin = tmp_path / "origin"
+    shutil.copytree(default_project, origin, ignore=shutil.ignore_patterns(".venv", "build", "__pycache__"))
+    git(origin, "init", "-q", "-b", "main")
+    commit_all(origin, "baked")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+
+    make = ["make", "--no-print-directory", f"TOOLS_REPO=git+file://{template}"]
+    for target in ("install", "validate", "test", "rehearse"):
+        result = run([*make, target], clone, timeout=900, env={"VALIDATE_STRICT": "1"})
+        assert result.returncode == 0, f"make {target}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        if target == "install":
+            tool = run([str(clone / ".venv/bin/ecs-model-tools"), "--version"], clone)
+            assert tool.stdout.strip() == f"ecs-model-tools {version}"
+            assert run([str(clone / ".venv/bin/uv"), "lock", "--check", "--offline"], clone).returncode == 0
+        if target == "validate":
+            assert "0 failed, 0 skipped" in result.stdout
