@@ -36,7 +36,7 @@ def make(project: Path, tmp_path: Path, *args: str, env: dict | None = None) -> 
     """make in a baked project, using this interpreter's environment as its .venv (no install)."""
     stamp = tmp_path / "installed"
     stamp.touch()
-    command = ["make", "--no-print-directory", *args, f"VENV={sys.prefix}", f"STAMP={stamp}"]
+    command = ["make", "--no-print-directory", *args, f"VENV={sys.prefix}", f"STAMP={stamp}", f"TRAINING={stamp}"]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BITBUCKET_"))}
     result = subprocess.run(
         command, cwd=project, env={**base, **(env or {})}, capture_output=True, text=True, timeout=500
