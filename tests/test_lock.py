@@ -3,6 +3,7 @@ answer-dependent line the project's name) and the template's own agree with thei
 pyproject.toml, a drifted lock fails, and the image installs the serving set from the lock."""
 
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -66,3 +67,11 @@ def test_the_image_installs_the_serving_set_from_the_lock(default_project, tmp_p
     names = {p["name"] for p in json.loads(installed.stdout)}
     assert {"fastapi", "onnxruntime", "uvicorn", "numpy"} <= names
     assert not names & {"scikit-learn", "skl2onnx", "pytest", "checkov", "moto", "uv"}
+
+
+def test_one_uv_version_everywhere(default_project):
+    """uv's pin in the dev group is the uv the Makefiles bootstrap and the image installs with."""
+    pinned = next(pin for pin in generated_pins(default_project) if pin.startswith("uv=="))
+    for path in (default_project / "Makefile", default_project / "Dockerfile", TEMPLATE / "Makefile"):
+        assert re.findall(r"\buv==[\d.]+", path.read_text()) != []
+        assert set(re.findall(r"\buv==[\d.]+", path.read_text())) == {pinned}, path
