@@ -8,6 +8,7 @@ import tomllib
 
 from .conftest import TEMPLATE, run
 from .test_front_door import NOT_TEMPLATE
+from .test_rehearsal import assert_rehearsal_passed
 from .test_update import commit_all, git
 
 
@@ -36,3 +37,6 @@ def test_a_fresh_clone_installs_from_the_lock_and_validates_tests_and_rehearses(
             assert run([str(clone / ".venv/bin/uv"), "lock", "--check", "--offline"], clone).returncode == 0
         if target == "validate":
             assert "0 failed, 0 skipped" in result.stdout
+        if target == "rehearse":
+            result.output = result.stdout + result.stderr
+            assert_rehearsal_passed(result)
