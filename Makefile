@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= build
 
-.PHONY: bake browser test lint bench
+.PHONY: bake browser test test-drawn lint bench
 .DEFAULT_GOAL := bake
 
 $(STAMP): requirements-dev.txt $(wildcard {{cookiecutter.project_slug}}/requirements*.txt)
@@ -28,6 +28,9 @@ browser: $(STAMP) ## Install Chromium for the docs test
 
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
 	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
+
+test-drawn: $(STAMP) ## 200 drawn answer sets, each baked strictly (DRAWN_BAKES, DRAWN_SEED to change; ~1 h on 2 cores)
+	DRAWN_BAKES=$${DRAWN_BAKES:-200} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto tests/test_drawn_answers.py
 
 lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench)
 	$(VENV)/bin/ruff check hooks tests bench

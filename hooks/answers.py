@@ -9,6 +9,7 @@ hooks/pre_gen_project.py runs the same checks for runs that skip the questions (
 
 import functools
 import ipaddress
+import itertools
 import keyword
 import re
 import sys
@@ -35,7 +36,9 @@ FARGATE_MEMORY = {
 }
 SLUG_MAX = 24  # "<slug>-prod" and longer derived names stay within AWS's shorter name limits (32 for ALBs)
 # The WHATWG HTML form's email address, less the characters the free-text answers refuse.
-EMAIL = re.compile(r"[a-zA-Z0-9.!#%&'*+/=?^_{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.[a-zA-Z]{2,}")
+EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#%&'*+/=?^_{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.[a-zA-Z]{2,}"
+)
 PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 HOST_HEADER_MAX = 128  # a load balancer rule's host-header value (Elastic Load Balancing quotas)
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$")
@@ -116,6 +119,10 @@ TAKEN = {
     "batch",
     "currency",  # the regression sample's unit, beside the prediction in every answer
 }
+# Attributes of pydantic's BaseModel (2.x, less model_*): a field of that name would shadow one
+# (item_plural names the batch request's field, the prediction's names the answers' fields).
+BASE_MODEL = {"construct", "copy", "dict", "from_orm", "json", "parse_file", "parse_obj", "parse_raw"}
+BASE_MODEL |= {"schema", "schema_json", "update_forward_refs", "validate"}
 NAME = re.compile(r"[a-z][a-z0-9_]{0,28}[a-z0-9]")
 PLURAL = re.compile(r"[a-z][a-z0-9_]{0,30}[a-z0-9]")  # two longer: the default plural of a 30-character name
 NAMES = ("item_name", "item_plural", "prediction_name", "prediction_plural")
@@ -134,7 +141,7 @@ class GeneratedCode:
             # Jinja expressions become a plain name, so the rest reads as Python tokens.
             text = re.sub(r"\{\{.*?\}\}", "x", re.sub(r"\{%.*?%\}", "", source))
             tokens = list(tokenize.generate_tokens(StringIO(text).readline))
-            for first, second in zip(tokens, tokens[1:], strict=False):
+            for first, second in itertools.pairwise(tokens):
                 starts = first.line.lstrip().startswith(first.string + " ")
                 if first.string in ("import", "from") and starts and second.type == tokenize.NAME:
                     self.folders_and_imports.add(second.string)
@@ -161,6 +168,11 @@ def check_model_names(a):
             )
         elif name in TAKEN or name.startswith("model_"):
             errors.append(f"{field}: {name!r} is taken by the service; choose another name")
+        elif name in BASE_MODEL and field != "item_name":
+            errors.append(
+                f"{field}: {name!r} names a field of a request or response body, and pydantic's "
+                "BaseModel has a method of that name; choose another name"
+            )
     for plural, singular in (("item_plural", "item_name"), ("prediction_plural", "prediction_name")):
         if a[plural] == a[singular]:
             errors.append(
@@ -191,13 +203,52 @@ def camel(name: str) -> str:
 # The regions of the pinned botocore's partitions and of cfn-lint's registry schemas
 # (tests/test_answers.py keeps this list equal to theirs).
 AWS_REGIONS = {
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1",
-    "eu-central-2", "eu-isoe-west-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2",
-    "eu-west-3", "eusc-de-east-1", "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1",
-    "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-iso-east-1", "us-iso-west-1", "us-isob-east-1",
-    "us-isob-west-1", "us-isof-east-1", "us-isof-south-1", "us-west-1", "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-isoe-west-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isob-west-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+    "us-west-1",
+    "us-west-2",
 }
 
 

@@ -87,7 +87,11 @@ def slug(draw, most: int = checks.SLUG_MAX) -> str:
     size = draw(st.sampled_from([3, most, most]) | st.integers(3, most))
     chars = string.ascii_lowercase + string.digits + "-"
     middle = draw(st.text(chars, min_size=size - 2, max_size=size - 2))
-    text = draw(st.sampled_from(string.ascii_lowercase)) + middle + draw(st.sampled_from(string.ascii_lowercase + "0123456789"))
+    text = (
+        draw(st.sampled_from(string.ascii_lowercase))
+        + middle
+        + draw(st.sampled_from(string.ascii_lowercase + "0123456789"))
+    )
     text = re.sub("-+", "-", text)
     return text
 
@@ -98,13 +102,17 @@ def free_text(most: int) -> st.SearchStrategy[str]:
     every answer as a Jinja template before any check runs (its own behaviour, not this template's)."""
     plain = st.text(st.characters(codec="ascii", categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=most)
     anything = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=most)
-    longest = st.integers(most - 3, most).flatmap(lambda size: st.text(string.ascii_letters + " .,'-", min_size=size, max_size=size))
+    longest = st.integers(most - 3, most).flatmap(
+        lambda size: st.text(string.ascii_letters + " .,'-", min_size=size, max_size=size)
+    )
     return st.one_of(plain, anything, longest).filter(
-        lambda t: t.strip()
-        and t.isprintable()
-        and not set(t) & set('"\\`$')
-        and not re.search("[{][{%#]", t)
-        and checks.width(t) <= most
+        lambda t: (
+            t.strip()
+            and t.isprintable()
+            and not set(t) & set('"\\`$')
+            and not re.search("[{][{%#]", t)
+            and checks.width(t) <= most
+        )
     )
 
 

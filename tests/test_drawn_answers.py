@@ -3,8 +3,8 @@ checks allow (tests/answer_draws.py) each bake with every validator strict (VALI
 ruff, cfn-lint, checkov, hadolint, check-jsonschema, the IAM checks), or are refused by the
 answer checks with a message that names the field, leaving nothing written.
 
-The draws are fixed by SEED, so CI bakes the same DRAWN_BAKES answer sets (25) every run, in
-PARTS tests that pytest-xdist spreads over its workers. A refused draw costs no bake and does not
+The draws are fixed by SEED, so CI bakes the same DRAWN_BAKES answer sets (25) every run, five
+to a test, and pytest-xdist spreads the tests over its workers. A refused draw costs no bake and does not
 count. Locally, 200 or more: `make test-drawn` (DRAWN_BAKES=200 DRAWN_SEED=<any> to draw others).
 A failure prints the answers as a `cookiecutter --no-input` command, to bake them by hand.
 """
@@ -22,11 +22,14 @@ from .conftest import OPTIONS, bake
 
 SEED = int(os.environ.get("DRAWN_SEED", "20261205"))
 BAKES = int(os.environ.get("DRAWN_BAKES", "25"))
-PARTS = 5
+PER_PART = 5  # bakes per test: small parts keep both workers busy to the end
+PARTS = -(-BAKES // PER_PART)
 
 
 def command(answers: dict) -> str:
-    return "VALIDATE_STRICT=1 cookiecutter --no-input . " + " ".join(shlex.quote(f"{k}={v}") for k, v in answers.items())
+    return "VALIDATE_STRICT=1 cookiecutter --no-input . " + " ".join(
+        shlex.quote(f"{k}={v}") for k, v in answers.items()
+    )
 
 
 def refused_fields(message: str) -> list[str]:
@@ -39,7 +42,7 @@ def test_drawn_answers_bake_strictly_or_are_refused_by_name(cookies_session, cap
 
     @seed(SEED + part)
     @settings(
-        max_examples=-(-BAKES // PARTS),  # a refused draw is rejected below: it does not count
+        max_examples=PER_PART,  # a refused draw is rejected below: it does not count
         deadline=None,
         database=None,  # the same draws every run: no replay of earlier failures
         phases=[Phase.generate],  # no shrinking: each step would be another strict bake
@@ -63,4 +66,4 @@ def test_drawn_answers_bake_strictly_or_are_refused_by_name(cookies_session, cap
         shutil.rmtree(result.project_path)  # hundreds of bakes locally: keep the disk
 
     bake_or_refuse()
-    assert len(baked) == -(-BAKES // PARTS)
+    assert len(baked) == PER_PART
