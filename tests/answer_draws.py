@@ -105,7 +105,10 @@ def free_text(most: int) -> st.SearchStrategy[str]:
     longest = st.integers(most - 3, most).flatmap(
         lambda size: st.text(string.ascii_letters + " .,'-", min_size=size, max_size=size)
     )
-    return st.one_of(plain, anything, longest).filter(
+    typographic = st.text(
+        "Teams\u2019 API \u2013 \u201cx\u201d \u00d7 \u2026 \u00e9 \u6f22\u5b57 \u2018", min_size=1, max_size=most
+    )  # what editors type for ' - "
+    return st.one_of(plain, anything, longest, typographic).filter(
         lambda t: (
             t.strip()
             and t.isprintable()
