@@ -1,24 +1,28 @@
 """Every valid answer bakes: answer sets drawn by hypothesis from the whole space the answer
 checks allow (tests/answer_draws.py) each bake with every validator strict (VALIDATE_STRICT=1:
 ruff, cfn-lint, checkov, hadolint, check-jsonschema, the IAM checks), or are refused by the
-answer checks with a message that names the field, leaving nothing written.
+answer checks with a message that names the field (test_answers.py shows nothing is written).
 
 The draws are fixed by SEED, so CI bakes the same DRAWN_BAKES answer sets (25) every run, five
-to a test, and pytest-xdist spreads the tests over its workers. A refused draw costs no bake and does not
-count. Locally, 200 or more: `make test-drawn` (DRAWN_BAKES=200 DRAWN_SEED=<any> to draw others).
+to a test, and pytest-xdist spreads the tests over its workers. A refused draw costs no bake and
+does not count. The first bake of each test also runs its own tests/test_api.py, which calls the
+routes, batch keys and answer fields the drawn names made.
+
+Locally, 200 draws: `make test-drawn` (DRAWN_BAKES=<n> for more, DRAWN_SEED=<n> for other draws).
 A failure prints the answers as a `cookiecutter --no-input` command, to bake them by hand.
 """
 
 import os
 import shlex
 import shutil
+import sys
 
 import click
 import pytest
 from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 
 from .answer_draws import answer_sets
-from .conftest import OPTIONS, bake
+from .conftest import OPTIONS, bake, run
 
 SEED = int(os.environ.get("DRAWN_SEED", "20261205"))
 BAKES = int(os.environ.get("DRAWN_BAKES", "25"))
@@ -62,6 +66,12 @@ def test_drawn_answers_bake_strictly_or_are_refused_by_name(cookies_session, cap
         assert result.exit_code == 0, (
             f"{command(answers)}\nfailed: {result.exception!r}\n{output.out[-4000:]}{output.err[-2000:]}"
         )
+        if not baked:  # the first bake of each test also serves its names: their routes, keys and fields
+            api = run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_api.py"],
+                result.project_path,
+            )
+            assert api.returncode == 0, f"{command(answers)}\n{api.stdout[-4000:]}"
         baked.append(answers)
         shutil.rmtree(result.project_path)  # hundreds of bakes locally: keep the disk
 
