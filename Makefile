@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 OUT ?= build
 BAKED := $(VENV)/lock/property-valuation-api
 
-.PHONY: bake browser test lint bench lock
+.PHONY: bake browser test test-drawn lint bench lock
 .DEFAULT_GOAL := bake
 
 # uv from PyPI by pip (all a fresh machine needs is python3 and make), then exactly uv.lock:
@@ -32,6 +32,9 @@ browser: $(STAMP) ## Install Chromium for the docs test
 
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
 	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
+
+test-drawn: $(STAMP) ## 200 drawn answer sets, each baked strictly (DRAWN_BAKES, DRAWN_SEED to change; ~1 h on 2 cores)
+	DRAWN_BAKES=$${DRAWN_BAKES:-200} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto tests/test_drawn_answers.py
 
 lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench, tools)
 	$(VENV)/bin/ruff check hooks tests bench tools

@@ -7,11 +7,16 @@ allowed, and one command that asks the questions again with the other answers ke
 hooks/pre_gen_project.py runs the same checks for runs that skip the questions (--replay).
 """
 
+import functools
 import ipaddress
+import itertools
 import keyword
 import re
 import sys
 import tempfile
+import tokenize
+import unicodedata
+from io import StringIO
 from pathlib import Path
 
 import click
@@ -30,8 +35,18 @@ FARGATE_MEMORY = {
     "4096": list(range(8192, 30721, 1024)),
 }
 SLUG_MAX = 24  # "<slug>-prod" and longer derived names stay within AWS's shorter name limits (32 for ALBs)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$")
+# The WHATWG HTML form's email address, less the characters the free-text answers refuse.
+EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#%&'*+/=?^_{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.[a-zA-Z]{2,}"
+)
+PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+HOST_HEADER_MAX = 128  # a load balancer rule's host-header value (Elastic Load Balancing quotas)
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$")
+
+
+def width(text: str) -> int:
+    """Columns the text takes in an editor (and for ruff's line length): wide characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def check_text(a):
@@ -39,10 +54,10 @@ def check_text(a):
     errors = []
     for field, most in (("project_name", 80), ("description", 300), ("author_name", 80)):
         text = a[field]
-        if not text.strip() or len(text) > most or not text.isprintable() or any(c in text for c in '"\\`$'):
+        if not text.strip() or width(text) > most or not text.isprintable() or any(c in text for c in '"\\`$'):
             errors.append(
-                f"{field}: {text!r} must be 1 to {most} printable characters without double "
-                "quotes, backslashes, backticks or dollar signs"
+                f"{field}: {text!r} must be 1 to {most} printable characters (a wide character such as "
+                "\u540d counts as two) without double quotes, backslashes, backticks or dollar signs"
             )
     return errors
 
@@ -65,18 +80,23 @@ def check_names(a):
         )
     package = a["package_name"]
     if (
-        not re.fullmatch(r"[a-z][a-z0-9_]*", package)
+        not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", package)
         or keyword.iskeyword(package)
         or package in sys.stdlib_module_names
     ):
         errors.append(
-            f"package_name: {package!r} is not a usable Python package name; use lowercase "
+            f"package_name: {package!r} is not a usable Python package name; use 1 to 30 lowercase "
             "letters, digits and underscores, starting with a letter, and not a keyword or "
             "a standard-library module"
         )
-    if not EMAIL.match(a["author_email"]):
+    elif package in generated_code().folders_and_imports:
+        errors.append(
+            f"package_name: {package!r} is a folder of the project or a library its code imports; "
+            "choose another name (for example the project's name with underscores)"
+        )
+    if not EMAIL.fullmatch(a["author_email"]):
         errors.append(f"author_email: {a['author_email']!r} is not an email address")
-    if a["alarm_email"] and not EMAIL.match(a["alarm_email"]):
+    if a["alarm_email"] and not EMAIL.fullmatch(a["alarm_email"]):
         errors.append(f"alarm_email: {a['alarm_email']!r} is not an email address (leave it empty to subscribe later)")
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,61}", a["bitbucket_workspace"]):
         errors.append(
@@ -87,33 +107,89 @@ def check_names(a):
 
 
 # Names the service already uses for its other routes, fields and metrics.
-TAKEN = {"model", "health_check", "docs", "redoc", "openapi", "requests", "responses", "probabilities", "batch"}
+TAKEN = {
+    "model",
+    "health_check",
+    "docs",
+    "redoc",
+    "openapi",
+    "requests",
+    "responses",
+    "probabilities",
+    "batch",
+    "currency",  # the regression sample's unit, beside the prediction in every answer
+}
+# Attributes of pydantic's BaseModel (2.x, less model_*): a field of that name would shadow one
+# (item_plural names the batch request's field, the prediction's names the answers' fields).
+BASE_MODEL = {"construct", "copy", "dict", "from_orm", "json", "parse_file", "parse_obj", "parse_raw"}
+BASE_MODEL |= {"schema", "schema_json", "update_forward_refs", "validate"}
 NAME = re.compile(r"[a-z][a-z0-9_]{0,28}[a-z0-9]")
+PLURAL = re.compile(r"[a-z][a-z0-9_]{0,30}[a-z0-9]")  # two longer: the default plural of a 30-character name
+NAMES = ("item_name", "item_plural", "prediction_name", "prediction_plural")
+
+
+class GeneratedCode:
+    """Names of the generated project's Python, read from the template itself: its folders and the
+    libraries it imports (which a package of the same name would shadow), and every identifier of
+    the modules that use the request body's class (which that class must not redefine)."""
+
+    def __init__(self):
+        self.identifiers: set[str] = set()
+        self.folders_and_imports = {path.name for path in PROJECT.iterdir() if path.is_dir()}
+        for path in PROJECT.rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            # Jinja expressions become a plain name, so the rest reads as Python tokens.
+            text = re.sub(r"\{\{.*?\}\}", "x", re.sub(r"\{%.*?%\}", "", source))
+            tokens = list(tokenize.generate_tokens(StringIO(text).readline))
+            for first, second in itertools.pairwise(tokens):
+                starts = first.line.lstrip().startswith(first.string + " ")
+                if first.string in ("import", "from") and starts and second.type == tokenize.NAME:
+                    self.folders_and_imports.add(second.string)
+            if "cookiecutter.__item_class" in source:
+                self.identifiers.update(t.string for t in tokens if t.type == tokenize.NAME)
+        self.folders_and_imports -= {"x", "import"}
+
+
+@functools.cache
+def generated_code() -> GeneratedCode:
+    return GeneratedCode()
 
 
 def check_model_names(a):
-    """The request's noun, its plural and the prediction's name become Python identifiers, a
-    JSON key, a route and metric names: lowercase words joined by underscores."""
+    """The request's noun, its plural, the prediction's name and its plural become Python
+    identifiers, JSON keys, a route and metric names: lowercase words joined by underscores."""
     errors = []
-    for field in ("item_name", "item_plural", "prediction_name"):
-        name = a[field]
-        if not NAME.fullmatch(name) or "__" in name or keyword.iskeyword(name):
+    for field in NAMES:
+        name, plural = a[field], field.endswith("_plural")
+        if not (PLURAL if plural else NAME).fullmatch(name) or "__" in name or keyword.iskeyword(name):
             errors.append(
-                f"{field}: {name!r} is not allowed; use 2 to 30 lowercase letters, digits and single "
-                "underscores, starting with a letter (for example 'property', 'properties', 'valuation')"
+                f"{field}: {name!r} is not allowed; use 2 to {32 if plural else 30} lowercase letters, digits "
+                "and single underscores, starting with a letter (for example 'property', 'properties', 'valuation')"
             )
         elif name in TAKEN or name.startswith("model_"):
             errors.append(f"{field}: {name!r} is taken by the service; choose another name")
-    if a["item_plural"] == a["item_name"]:
-        errors.append(f"item_plural: {a['item_plural']!r} is also item_name; give the plural form (the batch key)")
+        elif name in BASE_MODEL and field != "item_name":
+            errors.append(
+                f"{field}: {name!r} names a field of a request or response body, and pydantic's "
+                "BaseModel has a method of that name; choose another name"
+            )
+    for plural, singular in (("item_plural", "item_name"), ("prediction_plural", "prediction_name")):
+        if a[plural] == a[singular]:
+            errors.append(
+                f"{plural}: {a[plural]!r} is also {singular}; give the plural form (the batch "
+                f"{'key' if plural == 'item_plural' else 'answer list'})"
+            )
     # The request body's class shares the OpenAPI schema's names with the response bodies, and
-    # contract.py's names with its imports and the samples' field types.
-    schemas = {"BatchRequest", "Health", "ModelInfo", *(f"{p}{camel(a['prediction_name'])}" for p in ("", "Batch"))}
-    contract = {"BaseModel", "ConfigDict", "Field", "Literal", "District", "PropertyType", "EnergyRating"}
-    contract |= {"Plan", "Billing"}
-    if camel(a["item_name"]) in schemas | contract:
+    # each module's names with the classes and functions it imports.
+    item_class = camel(a["item_name"])
+    if item_class in {camel(a["prediction_name"]), "Batch" + camel(a["prediction_name"])}:
         errors.append(
-            f"item_name: {a['item_name']!r} would name the request body {camel(a['item_name'])}, a name "
+            f"item_name: {a['item_name']!r} would name the request body {item_class}, the name of "
+            f"a response body (from prediction_name {a['prediction_name']!r}); choose another noun"
+        )
+    elif item_class in generated_code().identifiers:
+        errors.append(
+            f"item_name: {a['item_name']!r} would name the request body {item_class}, a name "
             "the service already uses; choose another noun"
         )
     return errors
@@ -124,12 +200,67 @@ def camel(name: str) -> str:
     return name.title().replace("_", "")
 
 
+# The regions of the pinned botocore's partitions and of cfn-lint's registry schemas
+# (tests/test_answers.py keeps this list equal to theirs).
+AWS_REGIONS = {
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-isoe-west-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isob-west-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+    "us-west-1",
+    "us-west-2",
+}
+
+
 def check_aws(a):
     errors = []
-    if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", a["aws_region"]):
-        errors.append(f"aws_region: {a['aws_region']!r} is not an AWS region code (for example eu-west-1, us-east-2)")
+    if a["aws_region"] not in AWS_REGIONS:
+        errors.append(
+            f"aws_region: {a['aws_region']!r} is not an AWS region code (for example eu-west-1, us-east-2; "
+            "a region newer than this template: update the template)"
+        )
     for field in ("dev_account_id", "prod_account_id"):
-        if not re.fullmatch(r"\d{12}", a[field]):
+        if not re.fullmatch(r"[0-9]{12}", a[field]):
             errors.append(f"{field}: {a[field]!r} must be a 12-digit AWS account id")
     if a["dev_account_id"] == a["prod_account_id"]:
         errors.append(
@@ -138,7 +269,7 @@ def check_aws(a):
         )
     arn = a["certificate_arn"]
     if arn:
-        match = re.fullmatch(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}", arn)
+        match = re.fullmatch(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):([0-9]{12}):certificate/[0-9a-f-]{36}", arn)
         if not match:
             errors.append(
                 f"certificate_arn: {arn!r} is not an ACM certificate ARN "
@@ -161,6 +292,12 @@ def check_aws(a):
         errors.append(
             f"hosted_zone_name: {zone!r} is not a domain name (for example internal.example.com); "
             "leave it empty for no DNS record"
+        )
+    elif zone and len(f"{a['project_slug']}.{zone.rstrip('.')}") > HOST_HEADER_MAX:
+        errors.append(
+            f"hosted_zone_name: {zone!r} is too long: the load balancer routes this model by the host "
+            f"name <project_slug>.<zone>, at most {HOST_HEADER_MAX} characters "
+            f"({len(a['project_slug']) + 1} of them taken by the slug and its dot)"
         )
     return errors
 

@@ -25,6 +25,13 @@ BAD_ANSWERS = [
     ({"package_name": "class"}, "package_name: 'class' is not a usable Python package name"),
     ({"package_name": "json"}, "package_name: 'json'"),
     ({"package_name": "has-dash"}, "package_name"),
+    ({"package_name": "p" * 31}, "package_name: '" + "p" * 31 + "' is not a usable Python package name; use 1 to 30"),
+    ({"package_name": "numpy"}, "package_name: 'numpy' is a folder of the project or a library its code imports"),
+    ({"package_name": "tests"}, "package_name: 'tests' is a folder of the project"),
+    (
+        {"project_name": "\u8a55" * 41},
+        "project_name: '" + "\u8a55" * 41 + "' must be 1 to 80 printable characters (a wide",
+    ),
     ({"item_name": "Customer"}, "item_name: 'Customer' is not allowed"),
     ({"item_name": "bank account"}, "item_name: 'bank account' is not allowed"),
     ({"item_name": "class"}, "item_name: 'class' is not allowed"),
@@ -32,13 +39,23 @@ BAD_ANSWERS = [
     ({"item_name": "order", "item_plural": "order"}, "item_plural: 'order' is also item_name"),
     ({"prediction_name": "health_check"}, "prediction_name: 'health_check' is taken by the service"),
     ({"prediction_name": "churn-risk"}, "prediction_name: 'churn-risk' is not allowed"),
-    ({"item_name": "valuation"}, "item_name: 'valuation' would name the request body Valuation, a name"),
+    ({"prediction_name": "fraud_risk", "prediction_plural": "fraud_risk"}, "prediction_plural: 'fraud_risk' is also"),
+    ({"prediction_plural": "probabilities"}, "prediction_plural: 'probabilities' is taken by the service"),
+    ({"prediction_name": "currency"}, "prediction_name: 'currency' is taken by the service"),
+    ({"item_plural": "json"}, "item_plural: 'json' names a field of a request or response body, and pydantic's"),
+    ({"item_plural": "a" * 33}, "item_plural: '" + "a" * 33 + "' is not allowed; use 2 to 32"),
+    ({"item_name": "request"}, "item_name: 'request' would name the request body Request, a name the service"),
+    ({"item_name": "loaded_model"}, "item_name: 'loaded_model' would name the request body LoadedModel"),
+    ({"item_name": "valuation"}, "item_name: 'valuation' would name the request body Valuation, the name of a"),
     ({"item_name": "plan"}, "item_name: 'plan' would name the request body Plan"),
     ({"item_name": "batch_request"}, "item_name: 'batch_request' would name the request body BatchRequest"),
     ({"author_email": "nobody"}, "author_email: 'nobody' is not an email address"),
+    ({"author_email": 'say"hi"@example.com'}, "author_email: 'say\"hi\"@example.com' is not an email address"),
     ({"alarm_email": "oncall@"}, "alarm_email: 'oncall@'"),
     ({"aws_region": "Ireland"}, "aws_region: 'Ireland' is not an AWS region code"),
+    ({"aws_region": "eu-westish-1"}, "aws_region: 'eu-westish-1' is not an AWS region code"),
     ({"dev_account_id": "12345"}, "dev_account_id: '12345' must be a 12-digit AWS account id"),
+    ({"dev_account_id": "\u0661" * 12}, "dev_account_id: '" + "\u0661" * 12 + "' must be a 12-digit"),  # Arabic digits
     ({"prod_account_id": "abcdefghijkl"}, "prod_account_id"),
     ({"prod_account_id": "111111111111"}, "prod_account_id: '111111111111' is also dev_account_id"),
     ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr: '10.0.0.0/33' is not a CIDR block"),
@@ -62,6 +79,10 @@ BAD_ANSWERS = [
         "certificate_arn: the certificate belongs to account 111111111111, but prod_account_id is 222222222222",
     ),
     ({"hosted_zone_name": "not a domain"}, "hosted_zone_name: 'not a domain' is not a domain name"),
+    (
+        {"hosted_zone_name": "a" * 60 + "." + "b" * 60 + ".example.com"},
+        "hosted_zone_name: '" + "a" * 60 + "." + "b" * 60 + ".example.com' is too long: the load balancer routes",
+    ),
     ({"bitbucket_workspace": "My Workspace"}, "bitbucket_workspace: 'My Workspace' is not a workspace id"),
     (
         {"nat_gateways": "none", "sidecar_image_source": "public_ecr"},
@@ -170,3 +191,74 @@ def test_the_stacks_check_the_project_name_by_the_hooks_rule(default_project):
     for slug in ["abc", "a" * 24, "a" * 25, "ab", "a-b", "a1-9", "1ab", "-ab", "ab-", "Abc", "a_b", "a.b", "abc\n"]:
         hook = not any(e.startswith("project_slug") for e in check_names({"project_slug": slug, **others}))
         assert hook == bool(re.fullmatch(pattern, slug)), slug
+
+
+def test_names_that_would_shadow_a_method_of_pydantics_base_model_are_the_pinned_ones():
+    import pydantic
+
+    sys.path.insert(0, str(TEMPLATE / "hooks"))
+    from answers import BASE_MODEL
+
+    public = {name for name in dir(pydantic.BaseModel) if not name.startswith(("_", "model_"))}
+    assert public == BASE_MODEL
+
+
+def test_the_known_regions_are_those_of_the_pinned_botocore_and_cfn_lint():
+    """The region check's list comes from the authoritative sources the project pins: botocore's
+    partitions and cfn-lint's registry schemas (each region it has schemas for)."""
+    import botocore.session
+    import cfnlint
+
+    sys.path.insert(0, str(TEMPLATE / "hooks"))
+    from answers import AWS_REGIONS
+
+    session = botocore.session.get_session()
+    known = {r for p in session.get_available_partitions() for r in session.get_available_regions("ecs", p)}
+    providers = Path(cfnlint.__file__).parent / "data/schemas/providers"
+    known |= {path.stem for path in providers.glob("*.json")} - {"sam"}
+    assert known == AWS_REGIONS
+
+
+@pytest.mark.parametrize(
+    ("answers", "plurals"),
+    [
+        ({"item_name": "diagnosis", "prediction_name": "risk"}, ("diagnosises", "risks")),  # the rule, wrong here
+        (
+            {"item_name": "diagnosis", "item_plural": "diagnoses", "prediction_name": "analysis"},
+            ("diagnoses", "analysises"),
+        ),
+        (
+            {"item_name": "person", "item_plural": "people", "prediction_plural": "valuations_made"},
+            ("people", "valuations_made"),
+        ),
+        ({"item_name": "category", "prediction_name": "box"}, ("categories", "boxes")),
+    ],
+)
+def test_both_plurals_are_questions_whose_defaults_follow_the_english_rule(tmp_path, answers, plurals):
+    """The batch request's key is item_plural and the batch answer's list prediction_plural, each
+    answered or derived; rendered without the hooks (the drawn bakes validate such answers)."""
+    from cookiecutter.main import cookiecutter
+
+    project = Path(
+        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(tmp_path), accept_hooks=False)
+    )
+    conftest = (project / "tests/conftest.py").read_text()
+    assert f'BATCH_KEY = "{plurals[0]}"' in conftest
+    assert f'ANSWERS = "{plurals[1]}"' in conftest
+    schemas = (project / "property_valuation_api/schemas.py").read_text()
+    assert f"{plurals[0]}: Rows = Field(" in schemas
+    assert f"Batch({plurals[1]}=" in schemas or f"{plurals[1]}=[label" in schemas
+
+
+def test_the_longest_slug_in_the_longest_region_names_a_bucket_s3_accepts():
+    """S3 bucket names are at most 63 characters; the bootstrap's bucket name holds the slug,
+    the account id and the region, so SLUG_MAX and the known regions must fit it."""
+    sys.path.insert(0, str(TEMPLATE / "hooks"))
+    from answers import AWS_REGIONS, SLUG_MAX
+
+    bootstrap = (TEMPLATE / "{{cookiecutter.project_slug}}/infra/bootstrap.yaml").read_text()
+    pattern = re.search(r'BucketName: !Sub "(.*)"', bootstrap).group(1)
+    longest = {"${Prefix}": "a" * SLUG_MAX, "${AWS::AccountId}": "1" * 12, "${AWS::Region}": max(AWS_REGIONS, key=len)}
+    for placeholder, value in longest.items():
+        pattern = pattern.replace(placeholder, value)
+    assert "$" not in pattern and len(pattern) <= 63, pattern

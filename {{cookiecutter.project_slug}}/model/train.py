@@ -1,3 +1,4 @@
+{%- import "imports.jinja" as imports -%}
 """Train the model and export it for the service.
 
     python -m model.train [--output model/artifacts/model.onnx] [--rows 20000]
@@ -29,7 +30,7 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import {{ "GradientBoostingRegressor" if cookiecutter.model_task == "regression" else "GradientBoostingClassifier" }}
 from sklearn.model_selection import train_test_split
 
-from {{ cookiecutter.package_name }}.contract import CLASSES, FEATURES, TARGET, TASK, {{ cookiecutter.__item_class }}, to_matrix
+{{ imports.line(cookiecutter.package_name ~ ".contract", ["CLASSES", "FEATURES", "TARGET", "TASK", cookiecutter.__item_class, "to_matrix"]) }}
 from {{ cookiecutter.package_name }}.model import ModelLoadError, fingerprint, metadata_path, open_session
 
 from model.sample_data import generate

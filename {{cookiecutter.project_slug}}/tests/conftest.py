@@ -44,7 +44,7 @@ ROUTE = "/{{ cookiecutter.prediction_name }}"  # one {{ cookiecutter.item_name }
 BATCH_ROUTE = "/{{ cookiecutter.prediction_name }}/batch"
 BATCH_KEY = "{{ cookiecutter.item_plural }}"  # the batch request's list
 ANSWER = "{{ cookiecutter.prediction_name }}"  # the response field
-ANSWERS = "{{ cookiecutter.__prediction_plural }}"  # the batch response's list
+ANSWERS = "{{ cookiecutter.prediction_plural }}"  # the batch response's list
 
 
 @pytest.fixture(scope="session")

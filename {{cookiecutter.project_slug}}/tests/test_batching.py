@@ -1,3 +1,4 @@
+{%- import "imports.jinja" as imports -%}
 """Micro-batching: grouped answers are the model's own answers, in order, and one bad item fails alone."""
 
 import asyncio
@@ -10,7 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import model
 from {{ cookiecutter.package_name }}.batching import MicroBatcher
-from {{ cookiecutter.package_name }}.contract import EXAMPLES, {{ cookiecutter.__item_class }}
+{{ imports.line(cookiecutter.package_name ~ ".contract", ["EXAMPLES", cookiecutter.__item_class]) }}
 
 from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, EXAMPLE, ROUTE, serving
 from model.sample_data import generate

@@ -1,3 +1,4 @@
+{%- import "imports.jinja" as imports -%}
 """Cases built from the contract (contract.py), so they follow the model when it is swapped: the
 documented examples are answered, every field refuses a bad value by name, batches keep their
 order and agree with single requests, and the exported model answers as the trained one does."""
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }} import contract
-from {{ cookiecutter.package_name }}.contract import EXAMPLES, {{ cookiecutter.__item_class }}
+{{ imports.line(cookiecutter.package_name ~ ".contract", ["EXAMPLES", cookiecutter.__item_class]) }}
 from {{ cookiecutter.package_name }}.model import open_session
 
 from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, ROUTE

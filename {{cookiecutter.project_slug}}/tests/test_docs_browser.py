@@ -19,6 +19,8 @@ from {{ cookiecutter.package_name }}.contract import EXAMPLES
 from .conftest import ANSWER, BATCH_ROUTE, ROUTE, serving
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+TITLE = "{{ cookiecutter.project_name }}"
+SINGLE_ROUTE_SUMMARY = "The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}."  # its docstring
 # The flags of an offline browser: no background or first-run traffic, and no host but
 # 127.0.0.1 resolves. The route handler below also refuses (and records) any other request.
 OFFLINE_FLAGS = [
@@ -92,7 +94,7 @@ def save(page: Page, directory: Path, name: str, capsys) -> None:
 
 def test_swagger_ui_lists_the_operations_and_try_it_out_values_the_example(page, live_url, screenshot_dir, capsys):
     page.goto(f"{live_url}/docs")
-    expect(page.locator(".info .title")).to_contain_text("{{ cookiecutter.project_name }}")
+    expect(page.locator(".info .title")).to_contain_text(TITLE)
     expect(page.locator(".info .description")).to_contain_text("version test-1")
     paths = page.locator(".opblock-summary-path")
     expect(paths).to_have_count(4)
@@ -114,8 +116,8 @@ def test_swagger_ui_lists_the_operations_and_try_it_out_values_the_example(page,
 
 def test_redoc_renders_the_operations_and_examples(page, live_url, screenshot_dir, capsys):
     page.goto(f"{live_url}/redoc")
-    expect(page.locator("h1").first).to_contain_text("{{ cookiecutter.project_name }}")
-    expect(page.get_by_text("The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}.").first).to_be_visible()
+    expect(page.locator("h1").first).to_contain_text(TITLE)
+    expect(page.get_by_text(SINGLE_ROUTE_SUMMARY).first).to_be_visible()
     expect(page.get_by_text(BATCH_ROUTE).first).to_be_attached()
     last_text = next(value for value in EXAMPLES[-1].values() if isinstance(value, str))
     expect(page.get_by_text(last_text).first).to_be_attached()  # the last example, shown in the batch example

@@ -9,7 +9,8 @@ def test_a_single_request_sends_timer_and_request_counter(client, statsd_packets
     assert client.post(ROUTE, json=EXAMPLE).status_code == 200
     lines = statsd_packets(expected=5)
     prefix = "{{ cookiecutter.project_slug }}"
-    assert any(line.startswith(f"{prefix}.{{ cookiecutter.prediction_name }}.single:") and line.endswith("|ms") for line in lines), lines
+    single = f"{prefix}.{{ cookiecutter.prediction_name }}.single:"
+    assert any(line.startswith(single) and line.endswith("|ms") for line in lines), lines
     assert f"{prefix}.requests.{{ cookiecutter.prediction_name }}:1|c" in lines
     assert f"{prefix}.responses.2xx:1|c" in lines
     assert f"{prefix}.{{ cookiecutter.prediction_name }}.rows:1|c" in lines

@@ -1,1 +1,4 @@
-"""{{ cookiecutter.project_name }}: serves the model as an HTTP API (see main.py)."""
+"""{{ cookiecutter.project_name | trim }}
+
+Serves the model as an HTTP API (see main.py).
+"""

@@ -50,7 +50,12 @@ async def health_check(model: MaybeModel):
     return {"status": "healthy"}
 
 
-@router.post("/{{ cookiecutter.prediction_name }}", name="{{ cookiecutter.prediction_name }}", response_model=Single, tags=["{{ cookiecutter.prediction_name }}"])
+@router.post(
+    "/{{ cookiecutter.prediction_name }}",
+    name="{{ cookiecutter.prediction_name }}",
+    response_model=Single,
+    tags=["{{ cookiecutter.prediction_name }}"],
+)
 async def predict_one(item: {{ cookiecutter.__item_class }}, request: Request) -> Response:
     """The {{ cookiecutter.prediction_name }} of one {{ cookiecutter.item_name }}."""
     model, batcher = serving(request)  # not injected: the hot route saves FastAPI's resolution steps (deps.py)
@@ -58,9 +63,15 @@ async def predict_one(item: {{ cookiecutter.__item_class }}, request: Request) -
     return as_json(one(answer, model.version))
 
 
-@router.post("/{{ cookiecutter.prediction_name }}/batch", name="{{ cookiecutter.prediction_name }}_batch", response_model=Batch, tags=["{{ cookiecutter.prediction_name }}"])
+@router.post(
+    "/{{ cookiecutter.prediction_name }}/batch",
+    name="{{ cookiecutter.prediction_name }}_batch",
+    response_model=Batch,
+    tags=["{{ cookiecutter.prediction_name }}"],
+)
 async def predict_many(batch: BatchRequest, model: Model) -> Response:
-    """Many {{ cookiecutter.item_plural }} in one call (at most `maxItems` of `{{ cookiecutter.item_plural }}`, BATCH_LIMIT), for back-office jobs."""
+    """Many {{ cookiecutter.item_plural }} in one call, for back-office jobs: at most BATCH_LIMIT,
+    the `maxItems` of `{{ cookiecutter.item_plural }}`."""
     # A chunk at a time, letting the event loop serve other requests in between (`sleep(0)`):
     # single requests keep their latency while a large batch is checked and answered.
     rows, items, errors = batch.{{ cookiecutter.item_plural }}, [], []

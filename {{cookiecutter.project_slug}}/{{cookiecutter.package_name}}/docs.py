@@ -8,7 +8,7 @@ from .settings import settings
 
 def describe(loaded: model.LoadedModel | None) -> str:
     """The docs page's introduction (Markdown): what the service does, the model it serves, how to call it."""
-    about = "{{ cookiecutter.description }}"
+    about = """{{ cookiecutter.description | trim | wordwrap(50, wrapstring="\n    ") }}"""
     if loaded is None:
         served = "The model is not loaded yet."
     else:  # .get: a metadata file without a field must not stop the service over its docs
@@ -25,13 +25,15 @@ def describe(loaded: model.LoadedModel | None) -> str:
 
 {served}
 
-**How to call it.** `POST /{{ cookiecutter.prediction_name }}` with one {{ cookiecutter.item_name }} as JSON returns its {{ cookiecutter.prediction_name }};
-`POST /{{ cookiecutter.prediction_name }}/batch` with `{batch}` (at most {settings.batch_limit}) returns one
-{{ cookiecutter.prediction_name }} per {{ cookiecutter.item_name }}, in order. A bad field gets a `422` whose `detail[].loc` names it.
+**How to call it.** `POST /{{ cookiecutter.prediction_name }}` with one {{ cookiecutter.item_name }} as JSON
+returns its {{ cookiecutter.prediction_name }}; `POST /{{ cookiecutter.prediction_name }}/batch` with `{batch}`
+(at most {settings.batch_limit}) returns one {{ cookiecutter.prediction_name }} per {{ cookiecutter.item_name }},
+in order. A bad field gets a `422` whose `detail[].loc` names it.
 Open an operation below and press **Try it out** to send its example, or from a shell
 (locally; in AWS use the load balancer's URL):
 
 ```
-curl -s http://localhost:8000/{{ cookiecutter.prediction_name }} -H 'content-type: application/json' -d '{example}'
+curl -s http://localhost:8000/{{ cookiecutter.prediction_name }} \\
+  -H 'content-type: application/json' -d '{example}'
 ```
 """

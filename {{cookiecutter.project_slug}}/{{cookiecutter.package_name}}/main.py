@@ -78,7 +78,11 @@ app = FastAPI(
 StandaloneDocs(app)
 if settings.path_prefix:  # behind a shared load balancer's path rule (prefix.py); no cost otherwise
     app.add_middleware(RestorePrefix)  # innermost: the routes see /<PATH_PREFIX>/...
-app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits={"/{{ cookiecutter.prediction_name }}/batch": settings.batch_body_bytes})
+app.add_middleware(
+    BodyLimit,
+    default=settings.max_body_bytes,
+    limits={"/{{ cookiecutter.prediction_name }}/batch": settings.batch_body_bytes},
+)
 app.add_middleware(InFlightLimit)  # before BodyLimit: a refused request is not read at all
 app.add_middleware(RequestContext)  # it counts and logs the 503s of InFlightLimit too
 if settings.path_prefix:

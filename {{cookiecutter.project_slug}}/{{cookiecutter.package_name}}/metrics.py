@@ -22,14 +22,21 @@ from statsd import StatsClient
 
 from .settings import settings
 
-SINGLE_TIMER = "{{ cookiecutter.prediction_name }}.single"  # ms from request to answer, POST /{{ cookiecutter.prediction_name }}
-BATCH_TIMER = "{{ cookiecutter.prediction_name }}.batch"  # ms from request to answer, POST /{{ cookiecutter.prediction_name }}/batch
+# ms from request to answer, of POST /{{ cookiecutter.prediction_name }} and of POST /{{ cookiecutter.prediction_name }}/batch
+SINGLE_TIMER = "{{ cookiecutter.prediction_name }}.single"
+BATCH_TIMER = "{{ cookiecutter.prediction_name }}.batch"
 MODEL_TIMER = "model.predict"  # ms inside the model, per model call (one call may answer many requests)
 ROWS = "{{ cookiecutter.prediction_name }}.rows"  # count of {{ cookiecutter.item_plural }} answered
 REQUESTS = "requests.{route}"  # count per route
 RESPONSES = "responses.{status_class}"  # count per status class; responses.5xx are the errors
 
-ROUTES = ("{{ cookiecutter.prediction_name }}", "{{ cookiecutter.prediction_name }}_batch", "model_info", "health_check", "other")  # anything unnamed is "other"
+ROUTES = (
+    "{{ cookiecutter.prediction_name }}",
+    "{{ cookiecutter.prediction_name }}_batch",
+    "model_info",
+    "health_check",
+    "other",  # anything unnamed
+)
 REQUEST_TIMERS = {"{{ cookiecutter.prediction_name }}": SINGLE_TIMER, "{{ cookiecutter.prediction_name }}_batch": BATCH_TIMER}
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 REQUEST_COUNTERS = {route: REQUESTS.format(route=route) for route in ROUTES}  # formatted once, not per request

@@ -2,8 +2,8 @@
 (RequestContext); and the bounds that keep a worker alive whatever it is sent: requests in
 flight (InFlightLimit) and body size (BodyLimit).
 
-Metrics count every request and time every {{ cookiecutter.prediction_name }}. The access log, by default, has a line only for
-requests that failed (status 400 and up) or took `SLOW_REQUEST_MS` or longer: a line per
+Metrics count every request and time every {{ cookiecutter.prediction_name }}. The access log, by default, has a line
+only for requests that failed (status 400 and up) or took `SLOW_REQUEST_MS` or longer: a line per
 request costs worker throughput and CloudWatch Logs ingestion (the performance and costs
 pages). `ACCESS_LOG=all` logs every request.
 """

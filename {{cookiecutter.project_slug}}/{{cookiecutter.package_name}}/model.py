@@ -1,3 +1,4 @@
+{%- import "imports.jinja" as imports -%}
 """Loading the model this service serves, checking it against the contract, and predicting.
 
 What the model takes and answers is declared in contract.py; this module works for any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import onnxruntime
 
-from .contract import CLASSES, DECIMALS, FEATURES, TASK, {{ cookiecutter.__item_class }}, to_matrix
+{{ imports.line(".contract", ["CLASSES", "DECIMALS", "FEATURES", "TASK", cookiecutter.__item_class, "to_matrix"]) }}
 
 # One answer per request row: a number (regression), or the most probable class and every
 # class's probability (classification).

@@ -38,9 +38,9 @@ Single = create_model(NAME, **ROW_FIELDS, **CONSTANT_FIELDS, model_version=VERSI
 Batch = create_model(
     "Batch" + NAME,
     **{
-        ("{{ cookiecutter.__prediction_plural }}" if name == "{{ cookiecutter.prediction_name }}" else name): (
+        ("{{ cookiecutter.prediction_plural }}" if name == "{{ cookiecutter.prediction_name }}" else name): (
             list[kind],
-            Field(description=f"One per {{ cookiecutter.item_name }}, in request order. {info.description or ''}".strip()),
+            Field(description=f"One per {{ cookiecutter.item_name }}, in order. {info.description or ''}".strip()),
         )
         for name, (kind, info) in ROW_FIELDS.items()
     },
@@ -60,9 +60,9 @@ def one(answer: Answer, version: str) -> BaseModel:
 def many(answers: list[Answer], version: str) -> BaseModel:
     """The response to a batch: the answers' fields as lists, in request order."""
     if contract.TASK == "regression":
-        return Batch({{ cookiecutter.__prediction_plural }}=answers, **contract.UNIT, model_version=version)
+        return Batch({{ cookiecutter.prediction_plural }}=answers, **contract.UNIT, model_version=version)
     return Batch(
-        {{ cookiecutter.__prediction_plural }}=[label for label, _ in answers],
+        {{ cookiecutter.prediction_plural }}=[label for label, _ in answers],
         probabilities=[probabilities for _, probabilities in answers],
         model_version=version,
     )

@@ -27,12 +27,14 @@ class Settings(BaseSettings):
         "and slow ones. Metrics count every request either way.",
     )
     slow_request_ms: float = Field({{ cookiecutter.latency_alarm_ms }}, gt=0, description="A request this slow or slower gets logged.")
-    batch_limit: int = Field(1000, ge=1, description="Most {{ cookiecutter.item_plural }} one batch request may hold.")
+    batch_limit: int = Field(1000, ge=1, description="Most {{ cookiecutter.item_plural }} in one batch request.")
     max_body_bytes: int = Field(
         4096, ge=1024, description="Largest request body, in bytes, on every route but the batch route (413 above it)."
     )
     batch_record_bytes: int = Field(
-        1024, ge=256, description="Body bytes per {{ cookiecutter.item_name }} on the batch route, whose limit is BATCH_LIMIT times this."
+        1024,
+        ge=256,
+        description="Body bytes per {{ cookiecutter.item_name }} on the batch route (limit: BATCH_LIMIT times this).",
     )
     max_in_flight: int = Field(
         64, ge=1, description="Most requests a worker serves at once; past it, 503 and Retry-After (not /health-check)."
