@@ -33,5 +33,5 @@ lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench)
 	$(VENV)/bin/ruff check hooks tests bench
 	$(VENV)/bin/ruff format --check hooks tests bench
 
-bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and BentoML (bench/README.md; ~6 min)
+bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and four peers, and a heavy model (bench/README.md; ~20 min)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py $(BENCH_ARGS)
