@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= build
 
-.PHONY: bake browser test lint bench
+.PHONY: bake browser test lint bench image-size
 .DEFAULT_GOAL := bake
 
 $(STAMP): requirements-dev.txt $(wildcard {{cookiecutter.project_slug}}/requirements*.txt)
@@ -35,3 +35,7 @@ lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench)
 
 bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and four peers, and a heavy model (bench/README.md; ~20 min)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py $(BENCH_ARGS)
+
+
+image-size: $(STAMP) ## The serving image's installed size and what it is made of, without Docker (bench/image_size.py)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/image_size.py

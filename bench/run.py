@@ -154,7 +154,8 @@ class Server:
             started = time.perf_counter()
             self.proc = subprocess.Popen(
                 self.command, cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )  # its own process group: stop() ends it and every process it started (Ray's, BentoML's)
+            )  # its own session: stop() ends it and every process it started (Ray's, BentoML's)
+        RUNNING.add(self)
         deadline = started + 120
         while time.perf_counter() < deadline:
             if self.healthy():
@@ -184,16 +185,34 @@ class Server:
         return total / 1024
 
     def stop(self) -> None:
-        """SIGTERM to the server's process group (this process and all it started), SIGKILL after 25 s."""
+        """SIGTERM to every process of the server's session (it and all it started: Ray gives its
+        actors process groups of their own, but not sessions), SIGKILL to what is left after 25 s."""
         if self.proc is None:
             return
-        group = self.proc.pid  # its own session: the group id is the pid we started
-        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(group, signal.SIGTERM)
-            self.proc.wait(timeout=25)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)  # whatever is left of the group (Ray's helpers)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self.session():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=25)
+            deadline = time.perf_counter() + 25
+            while self.session() and time.perf_counter() < deadline:
+                time.sleep(0.1)
         self.proc.wait()
+        RUNNING.discard(self)
+
+    def session(self) -> list[int]:
+        """The processes of the session this server was started in (its id is the pid we started)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (command)"
+                if int(fields[3]) == self.proc.pid and fields[0] != "Z":  # session id; zombies are gone
+                    found.append(int(stat.parent.name))
+        return found
+
+
+RUNNING: set[Server] = set()  # stopped when the run ends, however it ends
 
 
 def wrk(
@@ -206,8 +225,11 @@ def wrk(
 
 
 def measured(load: subprocess.Popen, label: str) -> dict:
-    output, _ = load.communicate(timeout=120)
-    result = json.loads(re.search(r"^RESULT (.*)$", output, re.MULTILINE).group(1))
+    output, errors = load.communicate(timeout=120)
+    found = re.search(r"^RESULT (.*)$", output, re.MULTILINE)
+    if not found:
+        sys.exit(f"wrk gave no result for {label}: {output[-500:]} {errors[-500:]}")
+    result = json.loads(found.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     if result["non_2xx"] or result["socket_errors"]:
         print(f"  warning: {label}: {result['non_2xx']} non-2xx, {result['socket_errors']} socket errors")
@@ -468,9 +490,7 @@ def main() -> None:
         if not args.no_heavy:
             heavy = heavy_case(args, project, workdir, peer_bins, statsd_port, configure, single, cells, loads)
     finally:
-        for server in servers.values():
-            server.stop()
-        for server in heavy.pop("servers", {}).values():
+        for server in list(RUNNING):
             server.stop()
         statsd_sink.close()
         if not args.keep:
