@@ -55,7 +55,7 @@ class MicroBatcher(Generic[Item, Result]):
         self.max_size = max_size
         self.max_wait = max_wait_ms / 1000
         self.thread_after = thread_after_ms / 1000
-        self.call_seconds = 0.0  # a moving average of the last calls' durations
+        self.call_seconds: float | None = None  # a moving average of the calls' durations, once there is one
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self.batch_turn = asyncio.Lock()  # one batch request's chunks at a time (the batch route)
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -68,11 +68,12 @@ class MicroBatcher(Generic[Item, Result]):
         they take longer than `thread_after` on average. Every model call goes through here."""
         started = time.perf_counter()
         try:
-            if self.call_seconds > self.thread_after:
+            if self.call_seconds is not None and self.call_seconds > self.thread_after:
                 return await asyncio.get_running_loop().run_in_executor(self._thread, self._call_many, items)
             return self._call_many(items)
         finally:
-            self.call_seconds = 0.8 * self.call_seconds + 0.2 * (time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.call_seconds = took if self.call_seconds is None else 0.8 * self.call_seconds + 0.2 * took
 
     async def submit(self, item: Item) -> Result:
         """The answer for one item, computed together with whatever else is queued."""
