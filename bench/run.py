@@ -153,8 +153,14 @@ class Server:
         with self.log.open("ab") as out:
             started = time.perf_counter()
             self.proc = subprocess.Popen(
-                self.command, cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )  # its own session: stop() ends it and every process it started (Ray's, BentoML's)
+                self.command,
+                cwd=self.cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own session: stop() ends it and every process it started
+                preexec_fn=(lambda: os.sched_setaffinity(0, CPUS)) if CPUS else None,  # inherited by its children
+            )
         RUNNING.add(self)
         deadline = started + 120
         while time.perf_counter() < deadline:
@@ -213,6 +219,7 @@ class Server:
 
 
 RUNNING: set[Server] = set()  # stopped when the run ends, however it ends
+CPUS: set[int] = set()  # the CPUs every server (and all its processes) may run on; empty: any (--cpus)
 
 
 def wrk(
@@ -386,6 +393,12 @@ def main() -> None:
     parser.add_argument("--no-heavy", action="store_true", help="skip the heavy model (about 2 minutes of training)")
     parser.add_argument("--heavy-concurrency", type=int, default=64, help="connections on the heavy model")
     parser.add_argument("--no-mixed", action="store_true", help="skip the mixed load")
+    parser.add_argument(
+        "--cpus",
+        default="1",
+        help="CPUs each server may use, all its processes together, like a Fargate task's vCPUs "
+        "(default 1: the machine's last CPU; 'all': no limit)",
+    )
     parser.add_argument("--extra-context", nargs="+", default=[], metavar="KEY=VALUE", help="cookiecutter answers")
     parser.add_argument("--note", default="", help="a line for the report, e.g. what else ran on the machine")
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "latest.md")
@@ -404,6 +417,11 @@ def main() -> None:
     if bad := [item for item in args.extra_context if "=" not in item]:
         parser.error(f"--extra-context takes key=value, not {bad}")
 
+    if args.cpus != "all":
+        available = sorted(os.sched_getaffinity(0))
+        if not args.cpus.isdigit() or not 1 <= int(args.cpus) <= len(available):
+            parser.error(f"--cpus takes 1 to {len(available)} or 'all'")
+        CPUS.update(available[-int(args.cpus) :])
     wrk_binary = ensure_wrk()
     peer_bins = {name: peers.ensure_venv(peers.PEERS[name]) for name in args.peers}
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -505,6 +523,7 @@ def main() -> None:
         "load_average_over_rounds": [round(min(loads), 2), round(statistics.median(loads), 2), round(max(loads), 2)],
         "note": args.note,
         "settings": {
+            "server_cpus": sorted(CPUS) or "all",
             "duration_s": args.duration,
             "rounds": args.rounds,
             "runs": args.runs,
@@ -642,6 +661,10 @@ def render(report: dict) -> str:
         "at the rounds' starts. Other work on the machine slows every server alike; compare ratios."
         + (f" {report['note']}" if report["note"] else ""),
         f"- Command (the Dockerfile's CMD and ENV, one worker, on 127.0.0.1): `{s['command']}`",
+        f"- Each server, with all its processes, may run on CPU {s['server_cpus']} only (like a one-vCPU Fargate "
+        "task); wrk runs on any."
+        if s.get("server_cpus") not in (None, "all")
+        else "- The servers may run on every CPU (`--cpus all`).",
         f"- Routes from the bake's OpenAPI: single `POST {routes['single']}`, batch `POST {routes['batch']}` "
         f"(key `{routes['batch_key']}`, {s['batch_rows']} copies of the documented example).",
         f"- Load: wrk, 1 thread, {s['duration_s']} s per measurement, {s['rounds']} rounds x {s['runs']} run(s), "

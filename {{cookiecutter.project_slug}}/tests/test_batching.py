@@ -21,17 +21,23 @@ ROWS = [{{ cookiecutter.__item_class }}(**record) for record in generate(40, see
 
 
 class Recorder:
-    """A stand-in model that records each call; `slow` seconds per call, fails on `bad` items."""
+    """A stand-in model that records each call; `slow` seconds per call (asleep, or computing when
+    `busy`: the batcher times calls in CPU time), fails on `bad` items."""
 
-    def __init__(self, slow: float = 0.0, bad: int | None = None) -> None:
+    def __init__(self, slow: float = 0.0, bad: int | None = None, busy: bool = False) -> None:
         self.calls: list[list[int]] = []
         self.threads: list[str] = []  # where each call ran
-        self.slow, self.bad = slow, bad
+        self.slow, self.bad, self.busy = slow, bad, busy
 
     def __call__(self, items: list[int]) -> list[int]:
         self.calls.append(list(items))
         self.threads.append(threading.current_thread().name)
-        time.sleep(self.slow)
+        if self.busy:
+            started = time.thread_time()
+            while time.thread_time() - started < self.slow:
+                pass
+        else:
+            time.sleep(self.slow)
         if self.bad in items:
             raise ValueError(f"cannot value {self.bad}")
         return [item * 10 for item in items]
@@ -223,7 +229,7 @@ def test_a_running_batch_does_not_hold_up_single_requests(artifact):
 
 def test_short_calls_stay_on_the_event_loop_and_long_ones_move_to_the_model_thread():
     async def calls(recorder: Recorder) -> list[str]:
-        batcher = MicroBatcher(recorder, thread_after_ms=40)  # far from both, on a busy machine too
+        batcher = MicroBatcher(recorder, thread_after_ms=5)
         try:
             for item in range(8):
                 assert await batcher.submit(item) == item * 10
@@ -233,18 +239,19 @@ def test_short_calls_stay_on_the_event_loop_and_long_ones_move_to_the_model_thre
 
     loop_thread = threading.current_thread().name  # asyncio.run runs the loop in this thread
     assert set(run(calls(Recorder()))) == {loop_thread}
-    slow = run(calls(Recorder(slow=0.1)))
+    slow = run(calls(Recorder(slow=0.02, busy=True)))  # 20 ms of CPU time a call, however busy the machine
     assert slow[0] == loop_thread, "the first call has no measured cost yet"
     assert set(slow[1:]) == {"model_0"}, slow
 
 
 def test_while_a_long_call_runs_on_the_model_thread_requests_queue_for_the_next_call():
     """The event loop is free during a long call: requests that arrive meanwhile are read and
-    grouped into the next call, with no wait configured."""
+    grouped into the next call, with no wait configured. (The stand-in sleeps, letting go of
+    Python's lock as ONNX Runtime does while it computes.)"""
     recorder = Recorder(slow=0.05)
 
     async def scenario() -> tuple[list, int]:
-        batcher = MicroBatcher(recorder, thread_after_ms=1)
+        batcher = MicroBatcher(recorder, thread_after_ms=0)  # every call after the first on the model thread
         ticks = 0
 
         async def ticking() -> None:

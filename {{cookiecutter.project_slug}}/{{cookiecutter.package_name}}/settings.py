@@ -47,8 +47,8 @@ class Settings(BaseSettings):
         0.5,
         ge=0,
         le=1000,
-        description="Model calls move off the event loop to the worker's model thread once they take longer "
-        "than this on average (batching.py).",
+        description="Model calls move off the event loop to the worker's model thread once they take more "
+        "CPU time than this, in milliseconds, on average (batching.py).",
     )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
     path_prefix: str = Field(
