@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 OUT ?= build
 BAKED := $(VENV)/lock/property-valuation-api
 
-.PHONY: bake browser test test-drawn lint bench lock
+.PHONY: bake browser test test-drawn lint bench lock image-size
 .DEFAULT_GOAL := bake
 
 # uv from PyPI by pip (all a fresh machine needs is python3 and make), then exactly uv.lock:
@@ -50,5 +50,8 @@ lock: $(STAMP) ## Lock uv.lock and the generated project's uv.lock again after a
 	sed 's/^name = "property-valuation-api"$$/name = "{{ cookiecutter.project_slug }}"/' $(BAKED)/uv.lock \
 		>'{{cookiecutter.project_slug}}/uv.lock'
 
-bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and BentoML (bench/README.md; ~6 min)
+bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and four peers, and a heavy model (bench/README.md; ~20 min)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py $(BENCH_ARGS)
+
+image-size: $(STAMP) ## The serving image's installed size and what it is made of, without Docker (bench/image_size.py)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/image_size.py

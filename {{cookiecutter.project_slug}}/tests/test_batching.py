@@ -3,6 +3,7 @@
 
 import asyncio
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,15 +22,23 @@ ROWS = [{{ cookiecutter.__item_class }}(**record) for record in generate(40, see
 
 
 class Recorder:
-    """A stand-in model that records each call; `slow` seconds per call, fails on `bad` items."""
+    """A stand-in model that records each call; `slow` seconds per call (asleep, or computing when
+    `busy`: the batcher times calls in CPU time), fails on `bad` items."""
 
-    def __init__(self, slow: float = 0.0, bad: int | None = None) -> None:
+    def __init__(self, slow: float = 0.0, bad: int | None = None, busy: bool = False) -> None:
         self.calls: list[list[int]] = []
-        self.slow, self.bad = slow, bad
+        self.threads: list[str] = []  # where each call ran
+        self.slow, self.bad, self.busy = slow, bad, busy
 
     def __call__(self, items: list[int]) -> list[int]:
         self.calls.append(list(items))
-        time.sleep(self.slow)
+        self.threads.append(threading.current_thread().name)
+        if self.busy:
+            started = time.thread_time()
+            while time.thread_time() - started < self.slow:
+                pass
+        else:
+            time.sleep(self.slow)
         if self.bad in items:
             raise ValueError(f"cannot value {self.bad}")
         return [item * 10 for item in items]
@@ -217,3 +226,66 @@ def test_a_running_batch_does_not_hold_up_single_requests(artifact):
     during = [end - start for start, end in singles if start < batch_ended and end > batch_started]
     assert len(during) >= 3, f"only {len(during)} single requests were answered during a {took:.3f} s batch"
     assert max(during) < took / 2, f"a single request waited {max(during):.3f} s of a {took:.3f} s batch"
+
+
+def test_short_calls_stay_on_the_event_loop_and_long_ones_move_to_the_model_thread():
+    async def calls(recorder: Recorder) -> list[str]:
+        batcher = MicroBatcher(recorder, thread_after_ms=5)
+        try:
+            for item in range(8):
+                assert await batcher.submit(item) == item * 10
+            return recorder.threads
+        finally:
+            await batcher.close()
+
+    loop_thread = threading.current_thread().name  # asyncio.run runs the loop in this thread
+    assert set(run(calls(Recorder()))) == {loop_thread}
+    slow = run(calls(Recorder(slow=0.02, busy=True)))  # 20 ms of CPU time a call, however busy the machine
+    assert slow[0] == loop_thread, "the first call has no measured cost yet"
+    assert set(slow[1:]) == {"model_0"}, slow
+
+
+def test_while_a_long_call_runs_on_the_model_thread_requests_queue_for_the_next_call():
+    """The event loop is free during a long call: requests that arrive meanwhile are read and
+    grouped into the next call, with no wait configured. (The stand-in sleeps, letting go of
+    Python's lock as ONNX Runtime does while it computes.)"""
+    recorder = Recorder(slow=0.05)
+
+    async def scenario() -> tuple[list, int]:
+        batcher = MicroBatcher(recorder, thread_after_ms=0)  # every call after the first on the model thread
+        ticks = 0
+
+        async def ticking() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        try:
+            await batcher.submit(0)  # measured: slow from now on
+            ticker = asyncio.create_task(ticking())
+            first = asyncio.ensure_future(batcher.submit(1))
+            await asyncio.sleep(0.01)  # the call for 1 is running on the model thread
+            rest = await asyncio.gather(*(batcher.submit(item) for item in range(2, 8)))
+            ticker.cancel()
+            return [await first, *rest], ticks
+        finally:
+            await batcher.close()
+
+    results, ticks = run(scenario())
+    assert results == [item * 10 for item in range(1, 8)]
+    assert recorder.calls[1:] == [[1], [2, 3, 4, 5, 6, 7]]
+    assert ticks >= 5, "the event loop was held up during the model calls"
+
+
+def test_batch_requests_take_turns_and_their_chunks_get_the_models_answers(client):
+    """Concurrent batch requests (chunked, one at a time: api.py, batching.py) each get their own
+    answers, equal to single requests' answers."""
+    items = [row.model_dump() for row in ROWS]
+    singles = [client.post(ROUTE, json=item).json()[ANSWER] for item in items]
+    bodies = [{BATCH_KEY: items[start:] + items[:start]} for start in (0, 7, 19, 31)]
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        responses = list(pool.map(lambda body: client.post(BATCH_ROUTE, json=body), bodies))
+    for start, response in zip((0, 7, 19, 31), responses, strict=True):
+        assert response.status_code == 200
+        assert response.json()[ANSWERS] == singles[start:] + singles[:start]

@@ -69,25 +69,28 @@ async def predict_one(item: {{ cookiecutter.__item_class }}, request: Request) -
     response_model=Batch,
     tags=["{{ cookiecutter.prediction_name }}"],
 )
-async def predict_many(batch: BatchRequest, model: Model) -> Response:
+async def predict_many(batch: BatchRequest, request: Request) -> Response:
     """Many {{ cookiecutter.item_plural }} in one call, for back-office jobs: at most BATCH_LIMIT,
     the `maxItems` of `{{ cookiecutter.item_plural }}`."""
-    # A chunk at a time, letting the event loop serve other requests in between (`sleep(0)`):
-    # single requests keep their latency while a large batch is checked and answered.
+    model, batcher = serving(request)
+    # A chunk at a time, letting the event loop serve other requests in between (`sleep(0)`),
+    # and one batch request at a time: single requests keep their latency while large
+    # batches are checked and answered (batching.py).
     rows, items, errors = batch.{{ cookiecutter.item_plural }}, [], []
-    for start in range(0, len(rows), CHUNK_ROWS):
-        try:  # from_attributes as FastAPI validates bodies: the same errors as before chunking
-            items += ITEMS.validate_python(rows[start : start + CHUNK_ROWS], from_attributes=True)
-        except ValidationError as error:  # located in the request, as FastAPI would: body.<key>.<i>.<field>
-            for e in error.errors():
-                errors.append({**e, "loc": ("body", BATCH_KEY, start + e["loc"][0], *e["loc"][1:])})
-        await asyncio.sleep(0)
-    if errors:
-        raise RequestValidationError(errors)
-    answers = []
-    for start in range(0, len(items), CHUNK_ROWS):
-        answers += run_model(model, items[start : start + CHUNK_ROWS])
-        await asyncio.sleep(0)
+    async with batcher.batch_turn:
+        for start in range(0, len(rows), CHUNK_ROWS):
+            try:  # from_attributes as FastAPI validates bodies: the same errors as before chunking
+                items += ITEMS.validate_python(rows[start : start + CHUNK_ROWS], from_attributes=True)
+            except ValidationError as error:  # located in the request, as FastAPI would: body.<key>.<i>.<field>
+                for e in error.errors():
+                    errors.append({**e, "loc": ("body", BATCH_KEY, start + e["loc"][0], *e["loc"][1:])})
+            await asyncio.sleep(0)
+        if errors:
+            raise RequestValidationError(errors)
+        answers = []
+        for start in range(0, len(items), CHUNK_ROWS):
+            answers += await batcher.call(items[start : start + CHUNK_ROWS])
+            await asyncio.sleep(0)
     return as_json(many(answers, model.version))
 
 

@@ -42,9 +42,12 @@ async def lifespan(app: FastAPI):
         raise
     log.info("model loaded", extra={"model_version": loaded.version, "path": str(settings.model_path)})
     app.state.model = loaded
-    # Single requests share one batcher: concurrent requests, one model call.
+    # Every model call goes through one batcher: concurrent single requests share a call (batching.py).
     app.state.batcher = MicroBatcher(
-        partial(run_model, loaded), settings.micro_batch_size, settings.micro_batch_wait_ms
+        partial(run_model, loaded),
+        settings.micro_batch_size,
+        settings.micro_batch_wait_ms,
+        settings.model_thread_after_ms,
     )
     app.description = describe(loaded)
     app.openapi_schema = None  # rebuilt with the loaded model's description on the next request

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     micro_batch_wait_ms: float = Field(
         0, ge=0, le=100, description="Under load, longest wait for more requests to group into a call (0: never)."
     )
+    model_thread_after_ms: float = Field(
+        0.5,
+        ge=0,
+        le=1000,
+        description="Model calls move off the event loop to the worker's model thread once they take more "
+        "CPU time than this, in milliseconds, on average (batching.py).",
+    )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
     path_prefix: str = Field(
         "",
