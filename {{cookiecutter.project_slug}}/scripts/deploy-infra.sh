@@ -15,8 +15,9 @@ if [ "$INFRASTRUCTURE" = own ]; then
   environment_parameters=("${PARAMETERS[@]}")
 fi
 priority="$(python3 "$ROOT/scripts/listener_rule.py" priority)"
+test_priority="$(python3 "$ROOT/scripts/listener_rule.py" test-priority)"
 stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
-  "ListenerRulePriority=$priority"
+  "ListenerRulePriority=$priority" "TestListenerRulePriority=$test_priority"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"
