@@ -249,7 +249,7 @@ ROLLOUTS = ("canary", "linear", "rolling")  # infra/params/prod.json's Deploymen
 def check_rollout(a):
     """A replayed or hand-written answer file is not checked against cookiecutter.json's choices."""
     if a.get("production_rollout", "canary") not in ROLLOUTS:
-        return [f"production_rollout: {a['production_rollout']!r} is not a rollout; choose one of {', '.join(ROLLOUTS)}"]
+        return [f"production_rollout: {a['production_rollout']!r} is not one of {', '.join(ROLLOUTS)}"]
     return []
 
 

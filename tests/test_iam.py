@@ -56,6 +56,12 @@ class Bootstrap:
         self.cfn_role_arn = stack.resource_value("CloudFormationExecutionRole", "Arn")
         ecs_parameters = {"Prefix": self.prefix, "EnvironmentName": ENV, "LogRetentionDays": "30"}
         ecs_parameters["RepositoryArns"] = [self.arn("ecr", f"repository/{self.prefix}-{ENV}/api")]
+        ecs_parameters["TargetGroupArns"] = [
+            self.arn("elasticloadbalancing", f"targetgroup/{self.prefix}-{n}/0123") for n in "ab"
+        ]
+        ecs_parameters["ListenerRuleArns"] = [
+            self.arn("elasticloadbalancing", f"listener-rule/app/lb/1/2/{n}") for n in "ab"
+        ]
         self.ecs = Stack(
             project / "infra/ecs.yaml", ecs_parameters, f"{self.prefix}-{ENV}-infra-EcsStack-X", ACCOUNT, REGION
         )
