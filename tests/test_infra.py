@@ -354,9 +354,13 @@ def test_a_full_outage_pages_through_the_environments_load_balancer_5xx_alarm(de
     assert elb["AlarmActions"] == ["TopicsStack.Outputs.AlarmTopicArn"]
     assert "Look at" in elb["AlarmDescription"] and "503" in elb["AlarmDescription"]
     assert "elb-5xx" not in alarms(default_project)
-    for name in ("target-5xx", "unhealthy-hosts"):  # the model's own target group
-        dimensions = {d["Name"]: d["Value"] for d in alarms(default_project)[name]["Dimensions"]}
-        assert dimensions["TargetGroup"] == {"Fn::ImportValue": "${Prefix}-${EnvironmentName}-TargetGroupFullName"}
+    for name in ("target-5xx", "unhealthy-hosts"):  # the model's own two target groups (a release moves between them)
+        stats = [m["MetricStat"]["Metric"] for m in alarms(default_project)[name]["Metrics"] if "MetricStat" in m]
+        groups = [{d["Name"]: d["Value"] for d in stat["Dimensions"]}["TargetGroup"] for stat in stats]
+        assert groups == [
+            {"Fn::ImportValue": "${Prefix}-${EnvironmentName}-TargetGroupFullName"},
+            {"Fn::ImportValue": "${Prefix}-${EnvironmentName}-AlternateTargetGroupFullName"},
+        ]
 
 
 def test_every_alarm_is_in_the_observability_page_and_its_cost(default_project):
