@@ -19,6 +19,7 @@ import pytest
 
 from .cfn_values import load_template
 from .conftest import run
+from .iam_policy import Request, is_allowed
 from .test_matrix import MATRIX, combination_id
 
 DEFAULT = {}
@@ -272,3 +273,60 @@ def test_the_release_check_is_a_small_stdlib_lambda_in_the_vpc(default_project):
     imported = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
     assert len(source.splitlines()) < 150
+
+
+# IAM: the new roles and CloudFormation's new rights, evaluated on the resolved policies
+# (tests/iam_policy.py), in a default and a shared bake.
+
+
+@pytest.fixture(scope="module", params=[DEFAULT, SHARED], ids=[combination_id(c) for c in (DEFAULT, SHARED)])
+def release_iam(request, bake_once):
+    from .test_iam import Bootstrap
+    from .test_matrix import answers_of
+
+    return Bootstrap(bake_once(request.param), answers_of(request.param))
+
+
+def test_cloudformation_manages_only_this_models_release_check_and_passes_roles_only_to_ecs_and_lambda(release_iam):
+    iam = release_iam
+    ours = iam.arn("lambda", f"function:{iam.prefix}-dev-release-check")
+    for action in ("lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:DeleteFunction"):
+        assert iam.cfn_may(action, ours), action
+        assert not iam.cfn_may(action, iam.arn("lambda", "function:another-teams-function")), action
+    role = iam.arn("iam", f"role/{iam.prefix}/{iam.prefix}-dev-infra-EcsStack-X-EcsInfrastructureRole-GENERATED")
+    for service_name in ("ecs.amazonaws.com", "lambda.amazonaws.com"):
+        assert iam.cfn_may("iam:PassRole", role, **{"iam:PassedToService": service_name}), service_name
+    assert not iam.cfn_may("iam:PassRole", role, **{"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not iam.cfn_may(
+        "iam:PassRole", iam.arn("iam", "role/someone-elses-role"), **{"iam:PassedToService": "ecs.amazonaws.com"}
+    )
+
+
+def test_ecs_shifts_only_this_models_rules_and_targets_and_invokes_only_its_check(release_iam):
+    iam = release_iam
+    roles = iam.stack_roles()
+    infra = roles["EcsInfrastructureRole"]["Properties"]
+    statements = [s for p in infra["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    trust = infra["AssumeRolePolicyDocument"]["Statement"]
+    assert trust[0]["Principal"] == {"Service": "ecs.amazonaws.com"}
+    rules, groups = iam.ecs.parameters["ListenerRuleArns"], iam.ecs.parameters["TargetGroupArns"]
+    for rule in rules:
+        assert is_allowed(Request("elasticloadbalancing:ModifyRule", rule), statements, iam.boundary)
+    for group in groups:
+        assert is_allowed(Request("elasticloadbalancing:RegisterTargets", group), statements, iam.boundary)
+    other_rule = iam.arn("elasticloadbalancing", "listener-rule/app/lb/1/2/another-model")
+    assert not is_allowed(Request("elasticloadbalancing:ModifyRule", other_rule), statements, iam.boundary)
+    listener = iam.arn("elasticloadbalancing", "listener/app/lb/1/2")
+    assert not is_allowed(Request("elasticloadbalancing:ModifyListener", listener), statements, iam.boundary)
+    check = iam.arn("lambda", f"function:{iam.prefix}-dev-release-check")
+    assert is_allowed(Request("lambda:InvokeFunction", check), statements, iam.boundary)
+    assert not is_allowed(
+        Request("lambda:InvokeFunction", iam.arn("lambda", "function:other")), statements, iam.boundary
+    )
+    lambda_role = roles["ReleaseCheckRole"]["Properties"]
+    assert lambda_role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    lambda_statements = [s for p in lambda_role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    for action in ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"):
+        assert is_allowed(Request(action, "*"), lambda_statements, iam.boundary), action
+    actions = [a for s in lambda_statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not [a for a in actions if a.startswith(("iam:", "lambda:", "elasticloadbalancing:"))]

@@ -136,7 +136,7 @@ class Emulator:
         )
 
     def __enter__(self):
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # ~0.4 s on an idle machine; much longer on a busy one
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1)
@@ -144,7 +144,9 @@ class Emulator:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.log.seek(0)
-                    raise RuntimeError("moto server did not start:\n" + self.log.read().decode()[-2000:]) from None
+                    output = self.log.read().decode()[-2000:]
+                    self.__exit__()  # stopped here: a with statement does not call __exit__ when __enter__ raises
+                    raise RuntimeError("moto server did not start:\n" + output) from None
                 time.sleep(0.1)
 
     def __exit__(self, *exc):
