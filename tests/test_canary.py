@@ -330,3 +330,15 @@ def test_ecs_shifts_only_this_models_rules_and_targets_and_invokes_only_its_chec
         assert is_allowed(Request(action, "*"), lambda_statements, iam.boundary), action
     actions = [a for s in lambda_statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert not [a for a in actions if a.startswith(("iam:", "lambda:", "elasticloadbalancing:"))]
+
+
+def test_a_replayed_rollout_that_is_not_a_choice_is_refused_naming_the_field():
+    """Cookiecutter checks the choice when asked or given on the command line; a replayed or
+    hand-written answer file reaches the hook's check."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hooks"))
+    from answers import check_rollout
+
+    assert check_rollout({"production_rollout": "blue-green"}) == [
+        "production_rollout: 'blue-green' is not one of canary, linear, rolling"
+    ]
+    assert all(check_rollout({"production_rollout": choice}) == [] for choice in ("canary", "linear", "rolling"))
