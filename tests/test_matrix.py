@@ -111,6 +111,7 @@ BASE_FILES = {
     "infra/dashboard.yaml",
     "infra/ecr.yaml",
     "infra/ecs.yaml",
+    "infra/hook/release_check.py",
     "infra/environment/endpoints.yaml",
     "infra/environment/environment.yaml",
     "infra/environment/load-balancer.yaml",
@@ -157,6 +158,7 @@ BASE_FILES = {
     "tests/test_model.py",
     "tests/test_observability.py",
     "tests/test_path_prefix.py",
+    "tests/test_release_check.py",
     "tests/test_server.py",
 }
 PACKAGE_FILES = {
