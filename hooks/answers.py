@@ -380,7 +380,26 @@ def check_environment(a):
     return []
 
 
-CHECKS = (check_text, check_names, check_model_names, check_aws, check_network, check_sizes, check_environment)
+ROLLOUTS = ("canary", "linear", "rolling")  # infra/params/prod.json's DeploymentStrategy, lowercase
+
+
+def check_rollout(a):
+    """A replayed or hand-written answer file is not checked against cookiecutter.json's choices."""
+    if a.get("production_rollout", "canary") not in ROLLOUTS:
+        return [f"production_rollout: {a['production_rollout']!r} is not one of {', '.join(ROLLOUTS)}"]
+    return []
+
+
+CHECKS = (
+    check_text,
+    check_names,
+    check_model_names,
+    check_aws,
+    check_network,
+    check_sizes,
+    check_environment,
+    check_rollout,
+)
 
 
 def problems(answers: dict) -> list[str]:

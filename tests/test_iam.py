@@ -55,6 +55,12 @@ class Bootstrap:
         self.cfn_role_arn = stack.resource_value("CloudFormationExecutionRole", "Arn")
         ecs_parameters = {"Prefix": self.prefix, "EnvironmentName": ENV, "LogRetentionDays": "30"}
         ecs_parameters["RepositoryArns"] = [self.arn("ecr", f"repository/{self.prefix}-{ENV}/api")]
+        ecs_parameters["TargetGroupArns"] = [
+            self.arn("elasticloadbalancing", f"targetgroup/{self.prefix}-{n}/0123") for n in "ab"
+        ]
+        ecs_parameters["ListenerRuleArns"] = [
+            self.arn("elasticloadbalancing", f"listener-rule/app/lb/1/2/{n}") for n in "ab"
+        ]
         self.ecs = Stack(
             project / "infra/ecs.yaml", ecs_parameters, f"{self.prefix}-{ENV}-infra-EcsStack-X", ACCOUNT, REGION
         )
@@ -298,7 +304,7 @@ def test_only_the_bake_that_owns_the_environment_may_change_it(bootstrap, baked)
         for other in ("other-model-dev-infra", "other-model-dev-api", f"{environment}-VpcStack-X"):
             assert not bootstrap.deploy_may(action, bootstrap.stack_arn(other)), (action, other)
     assert bootstrap.deploy_may("cloudformation:DescribeStacks", bootstrap.stack_arn(environment))
-    assert bootstrap.deploy_may("elasticloadbalancing:DescribeRules", "*")  # scripts/listener_rule.py
+    assert bootstrap.deploy_may("elasticloadbalancing:DescribeRules", "*")  # ecs-model-tools listener-rule
     nested = bootstrap.stack_arn(f"{environment}-LoadBalancerStack-X")
     assert bootstrap.cfn_may("cloudformation:UpdateStack", nested) == own
     assert not bootstrap.cfn_may("cloudformation:UpdateStack", bootstrap.stack_arn("other-model-dev-infra-EcsStack-X"))

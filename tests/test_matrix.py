@@ -39,7 +39,7 @@ MATRIX = [
         "bitbucket_workspace": "acme",
     },
     {"nat_gateways": "per_az", "sidecar_image_source": "ecr_copy"},
-    {"deploy_identity": "oidc", "manual_production_gate": False},
+    {"deploy_identity": "oidc", "manual_production_gate": False, "production_rollout": "rolling"},
     {  # a second model for the environment of the defaults (ml-models): tests/test_rehearsal.py deploys both
         "project_name": "Rent Estimate",
         "infrastructure": "shared",
@@ -60,6 +60,7 @@ MATRIX = [
         "task_memory": "512",
         "prod_min_tasks": "1",
         "prod_max_tasks": "1",
+        "production_rollout": "linear",
     },
     {"python_version": "3.13", "task_cpu": "4096", "task_memory": "8192", "az_count": "3", "ecs_exec": True},
     {"task_cpu": "1024", "task_memory": "2048", "deploy_identity": "access_keys", "manual_production_gate": False},
@@ -110,6 +111,7 @@ BASE_FILES = {
     "infra/dashboard.yaml",
     "infra/ecr.yaml",
     "infra/ecs.yaml",
+    "infra/hook/release_check.py",
     "infra/environment/endpoints.yaml",
     "infra/environment/environment.yaml",
     "infra/environment/load-balancer.yaml",
@@ -142,6 +144,7 @@ BASE_FILES = {
     "tests/test_model.py",
     "tests/test_observability.py",
     "tests/test_path_prefix.py",
+    "tests/test_release_check.py",
     "tests/test_server.py",
     "uv.lock",
 }

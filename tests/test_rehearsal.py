@@ -59,6 +59,9 @@ def assert_rehearsal_passed(result, project="property-valuation-api"):
         "running and previous images tagged",
         "circuit breaker with rollback",
         "autoscaling target",
+        "alarm rollback; prod releases with the check",
+        "test listener rule: header, before production",
+        "release check packaged with model.json",
     ):
         assert re.search(rf"PASS  \w+ +{re.escape(check)}", result.stdout), check
     assert f"No changes to deploy. Stack {project}-dev-infra is up to date" in result.stdout
@@ -117,16 +120,26 @@ def test_two_models_rehearse_into_one_environment(default_project, bake_once, tm
             rules = elb.describe_rules(ListenerArn=exports["ml-models-dev:v1:ListenerArn"])["Rules"]
             found = {}
             for rule in rules:
-                target = [a.get("TargetGroupArn") for a in rule["Actions"] if a["Type"] == "forward"]
+                forward = [a for a in rule["Actions"] if a["Type"] == "forward"]
+                weighted = [
+                    g["TargetGroupArn"] for a in forward for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
+                ]
+                target = [a["TargetGroupArn"] for a in forward if a.get("TargetGroupArn")] + weighted
                 model = next((m for m in ("property-valuation-api", "rent-estimate") if target and
                               exports.get(f"{m}-dev-TargetGroupArn") == target[0]), None)  # fmt: skip
-                paths = sorted(v for c in rule["Conditions"] for v in c["PathPatternConfig"]["Values"])
-                found[model or ("default" if rule["IsDefault"] else rule["RuleArn"])] = paths
+                test = any(c["Field"] == "http-header" for c in rule["Conditions"])  # a release's test rule
+                paths = sorted(v for c in rule["Conditions"] for v in c.get("PathPatternConfig", {}).get("Values", []))
+                found[
+                    (model and model + (" test" if test else ""))
+                    or ("default" if rule["IsDefault"] else rule["RuleArn"])
+                ] = paths
             return found
 
         assert routes() == {
             "property-valuation-api": ["/property-valuation-api", "/property-valuation-api/*"],
+            "property-valuation-api test": ["/property-valuation-api", "/property-valuation-api/*"],
             "rent-estimate": ["/rent-estimate", "/rent-estimate/*"],
+            "rent-estimate test": ["/rent-estimate", "/rent-estimate/*"],
             "default": [],  # the fixed 404
         }
 
@@ -135,7 +148,11 @@ def test_two_models_rehearse_into_one_environment(default_project, bake_once, tm
         for output in cfn.describe_stacks(StackName="ml-models-dev")["Stacks"][0]["Outputs"]:
             if output["OutputKey"] == "ListenerArn":
                 rules = elb.describe_rules(ListenerArn=output["OutputValue"])["Rules"]
-        own_priority = next(r["Priority"] for r in rules if "/property-valuation-api/*" in str(r["Conditions"]))
+        own_priority = next(
+            r["Priority"]
+            for r in rules
+            if "/property-valuation-api/*" in str(r["Conditions"]) and "http-header" not in str(r["Conditions"])
+        )
         (shared / "project.json").write_text(json.dumps({**facts, "listener_rule_priority": int(own_priority)}))
         laptop = {  # someone deploying from a laptop, with the emulator's (any) keys
             "AWS_ENDPOINT_URL": url,
@@ -158,6 +175,7 @@ def test_two_models_rehearse_into_one_environment(default_project, bake_once, tm
             cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
         assert routes() == {
             "property-valuation-api": ["/property-valuation-api", "/property-valuation-api/*"],
+            "property-valuation-api test": ["/property-valuation-api", "/property-valuation-api/*"],
             "default": [],
         }
         statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}

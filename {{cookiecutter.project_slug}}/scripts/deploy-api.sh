@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Deploy the API stack <project>-<env>-api with the image of this commit, then wait until
-# the ECS service is stable. A rollout the circuit breaker rolls back fails this step.
+# the ECS service is stable. A rollout the circuit breaker or this model's alarms roll back
+# fails this step; so does a canary or linear release whose release check fails. The release
+# check's code (infra/hook/release_check.py) is packaged with model/artifacts/model.json, the
+# answers it expects to the documented examples (the build step's artifact in the pipeline).
 # Then the images the service runs are tagged "running" (the ones before, "previous"),
 # which the repositories' lifecycle policy never expires.
 #
@@ -19,10 +22,26 @@ guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"
 require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
 role="$(stack_output "$BOOTSTRAP_STACK" CloudFormationExecutionRoleArn)"
+bucket="$(stack_output "$BOOTSTRAP_STACK" ArtifactBucketName)"
 repository="$(stack_output "$INFRA_STACK" RepositoryName)"
 image_in_ecr "$repository" "$IMAGE_TAG" ||
   die "image $repository:$IMAGE_TAG is not in ECR: run 'make build-push ENV=$ENV_NAME' first"
-deploy_stack "$API_STACK" "$ROOT/infra/api.yaml" "$role" "${PARAMETERS[@]}"
+check_folder="$ROOT/build/release_check" # infra/api.yaml's ReleaseCheck Code
+rm -rf "$check_folder" && mkdir -p "$check_folder"
+cp "$ROOT/infra/hook/release_check.py" "$check_folder/"
+[ -f "$ROOT/model/artifacts/model.json" ] ||
+  die "model/artifacts/model.json is missing: the release check needs the model's expected answers (run 'make build-push ENV=$ENV_NAME' first; in the pipeline, the build step passes it on as an artifact)"
+cp "$ROOT/model/artifacts/model.json" "$check_folder/"
+if ! python3 "$check_folder/release_check.py" "$check_folder/model.json"; then
+  # ROLLING never calls the release check; CANARY and LINEAR would fail every release without the answers.
+  printf '%s\n' "${PARAMETERS[@]}" | grep -qx 'DeploymentStrategy=ROLLING' ||
+    die "model/artifacts/model.json cannot check a canary or linear release (above): train the model again with 'make train'"
+  say "warning: the release check could not use model.json (above); $ENV_NAME rolls, so nothing calls it"
+fi
+packaged="$ROOT/build/api.$ENV_NAME.yaml"
+aws cloudformation package --template-file "$ROOT/infra/api.yaml" --s3-bucket "$bucket" --s3-prefix "$ENV_NAME" \
+  --output-template-file "$packaged" >/dev/null
+deploy_stack "$API_STACK" "$packaged" "$role" "${PARAMETERS[@]}"
 
 load_stack "$API_STACK"
 cluster="$(stack_output "$API_STACK" ClusterName)"

@@ -16,8 +16,9 @@ if [ "$INFRASTRUCTURE" = own ]; then
 fi
 require_command ecs-model-tools "run 'make install' (the template's tool, pinned in the Makefile)"
 priority="$(cd "$ROOT" && ecs-model-tools listener-rule priority)"
+test_priority="$(cd "$ROOT" && ecs-model-tools listener-rule test-priority)"
 stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
-  "ListenerRulePriority=$priority"
+  "ListenerRulePriority=$priority" "TestListenerRulePriority=$test_priority"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"

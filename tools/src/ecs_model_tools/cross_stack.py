@@ -52,7 +52,10 @@ CONTRACT_EXPORT = "${EnvironmentPrefix}-${EnvironmentName}:" + CONTRACT + ":"
 # Sections of a parameter file -> (template, parameters the deploy scripts pass themselves).
 PARAMETER_FILES = {
     **({"environment": (ENVIRONMENT, {"EnvironmentPrefix", "EnvironmentName"})} if OWN_ENVIRONMENT else {}),
-    "infra": ("root.yaml", {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ListenerRulePriority"}),
+    "infra": (
+        "root.yaml",
+        {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ListenerRulePriority", "TestListenerRulePriority"},
+    ),
     "api": ("api.yaml", {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ImageTag"}),
 }
 # Values users tune that both stacks need: each is a parameter of both templates, set in

@@ -1,7 +1,7 @@
 """This model's rule on the environment's listener: its priority and its conditions, checked
 against the rules the listener has now, before the deploy changes anything.
 
-    ecs-model-tools listener-rule priority
+    ecs-model-tools listener-rule priority | test-priority
     aws elbv2 describe-rules --listener-arn ARN --output json | ecs-model-tools listener-rule check [--new]
 
 The priority is derived from the project name (project.json "project"), so every model
@@ -12,6 +12,12 @@ project.json then chooses a free number instead. `check --new` (this model's inf
 not exist yet) also refuses a rule that already routes exactly this model's path or host:
 another repository serves it. Wildcard rules of other models that would also match this
 model's path (`/churn*`) are not detected.
+
+The test listener rule (the same routes with the header X-Release-Check, through which a
+canary or linear release is checked before it gets production traffic) must be evaluated
+before the production rule, so its priority is lower: derived the same way, from the name with
+":test", in 1 .. priority - 1 (`test_listener_rule_priority` in project.json chooses another),
+and checked the same way.
 """
 
 import hashlib
@@ -36,6 +42,24 @@ def priority(project: str | None = None) -> int:
             return int(given["listener_rule_priority"])
         project = given["project"]
     return 1 + int(hashlib.sha256(project.encode()).hexdigest(), 16) % RANGE
+
+
+def test_priority(project: str | None = None) -> int:
+    """The test rule's priority: below the production rule's (or its chosen one), so it is seen first."""
+    if project is None:
+        given = facts()
+        if "test_listener_rule_priority" in given:
+            return int(given["test_listener_rule_priority"])
+        project = given["project"]
+        production = priority()
+    else:
+        production = priority(project)
+    if production < 2:
+        raise SystemExit(
+            "error: the listener rule priority is 1, so no test listener rule can come before it; set "
+            '"listener_rule_priority" in project.json to a free number from 2 to 49999'
+        )
+    return 1 + int(hashlib.sha256(f"{project}:test".encode()).hexdigest(), 16) % (production - 1)
 
 
 def routes(rule: dict) -> list[str]:
@@ -89,9 +113,18 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["priority"]:
         print(priority())
         return 0
+    if argv[:1] == ["test-priority"]:
+        print(test_priority())
+        return 0
     if argv[:1] == ["check"]:
         rules = json.load(sys.stdin).get("Rules", [])
         found = problems(rules, priority(), new="--new" in argv)
+        found += [p for p in problems(rules, test_priority(), new=False) if p not in found]
+        if test_priority() >= priority():
+            found.append(
+                f"the test listener rule's priority {test_priority()} is not below the production rule's "
+                f"{priority()}: it would never see a request; set test_listener_rule_priority in project.json lower"
+            )
         for problem in found:
             print(f"error: {problem}", file=sys.stderr)
         return 1 if found else 0

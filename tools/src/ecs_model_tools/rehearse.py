@@ -31,7 +31,9 @@ model may be deployed already: how the template's tests put two models in one en
 """
 
 import argparse
+import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -41,6 +43,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +135,7 @@ class Emulator:
         )
 
     def __enter__(self):
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # ~0.4 s on an idle machine; much longer on a busy one
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1)
@@ -140,7 +143,9 @@ class Emulator:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.log.seek(0)
-                    raise RuntimeError("moto server did not start:\n" + self.log.read().decode()[-2000:]) from None
+                    output = self.log.read().decode()[-2000:]
+                    self.__exit__()  # stopped here: a with statement does not call __exit__ when __enter__ raises
+                    raise RuntimeError("moto server did not start:\n" + output) from None
                 time.sleep(0.1)
 
     def __exit__(self, *exc):
@@ -420,7 +425,22 @@ class Rehearsal:
             r.get("ResourceType") for s in model for r in cfn.describe_stack_resources(StackName=s)["StackResources"]
         }
         shared = kinds & {"AWS::EC2::VPC", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ECS::Cluster"}
+        exports = dict(export_values(cfn))
+        test_rule = rules_by_target_group(elb, self.outputs(ENVIRONMENT_STACK)["ListenerArn"], test=True).get(
+            exports[f"{PROJECT}-{ENV}-AlternateTargetGroupArn"], {}
+        )
+        header = [c.get("HttpHeaderConfig", {}) for c in test_rule.get("Conditions", []) if c["Field"] == "http-header"]
         return [
+            Check(
+                "emulated",
+                "test listener rule: header, before production",
+                sorted(listener_rule.routes(test_rule)) == wanted
+                and header == [{"HttpHeaderName": "X-Release-Check", "Values": [PROJECT]}]
+                and str(test_rule.get("Priority")) == str(listener_rule.test_priority()) != str(rule.get("Priority"))
+                and listener_rule.test_priority() < listener_rule.priority(),
+                f"priority {test_rule.get('Priority')}, header {header}",
+            ),
+            self.check_release_check(),
             Check(
                 "emulated",
                 "listener rule routes to this model's targets",
@@ -434,6 +454,30 @@ class Rehearsal:
                 f"{len(model)} stacks of {PROJECT}, {len(kinds)} resource types: {sorted(shared) or 'none of these'}",
             ),
         ]
+
+    def check_release_check(self) -> Check:
+        """The release check's Lambda function, as deployed: its code package holds the handler and
+        the model.json it compares answers with (moto cannot run it; tests/test_release_check.py
+        runs it against a real service)."""
+        function = self.client("lambda").get_function(FunctionName=f"{PROJECT}-{ENV}-release-check")
+        packaged_template = cross_stack.load(ROOT / f"build/api.{ENV}.yaml")  # what deploy-api deployed
+        code = packaged_template["Resources"]["ReleaseCheck"]["Properties"]["Code"]
+        content = self.client("s3").get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])["Body"].read()
+        package = zipfile.ZipFile(io.BytesIO(content))
+        names = sorted(package.namelist())
+        packaged = json.loads(package.read("model.json")) if "model.json" in names else {}
+        local = json.loads((ROOT / "model/artifacts/model.json").read_text())
+        config = function["Configuration"]
+        return Check(
+            "emulated",
+            "release check packaged with model.json",
+            config["CodeSha256"] == base64.b64encode(hashlib.sha256(content).digest()).decode()
+            and names == ["model.json", "release_check.py"]
+            and packaged == local
+            and config["Handler"] == "release_check.handler"
+            and bool(config.get("VpcConfig", {}).get("SubnetIds")),
+            f"{config['FunctionName']}: {names}, model {packaged.get('version')}",
+        )
 
     def image_tags(self) -> dict[str, set[str]]:
         """Tags of each image in the API repository, by digest."""
@@ -488,13 +532,20 @@ def export_values(cfn) -> list[tuple[str, str]]:
     return [(e["Name"], e["Value"]) for e in cfn.list_exports()["Exports"]]
 
 
-def rules_by_target_group(elb, listener: str) -> dict[str, dict]:
-    """The listener's rules, by the target group each forwards to."""
+def rules_by_target_group(elb, listener: str, test: bool = False) -> dict[str, dict]:
+    """The listener's production rules (or with `test`, the test rules, which need a header), by
+    each target group they forward to (a rule that forwards to two by weight is listed under both)."""
     found = {}
     for rule in elb.describe_rules(ListenerArn=listener)["Rules"]:
+        if test != any(c.get("Field") == "http-header" for c in rule.get("Conditions", [])):
+            continue
         for action in rule.get("Actions", []):
-            if action.get("Type") == "forward" and action.get("TargetGroupArn"):
-                found[action["TargetGroupArn"]] = rule
+            if action.get("Type") != "forward":
+                continue
+            weighted = action.get("ForwardConfig", {}).get("TargetGroups", [])
+            for arn in [action.get("TargetGroupArn"), *(group["TargetGroupArn"] for group in weighted)]:
+                if arn:
+                    found[arn] = rule
     return found
 
 
@@ -510,7 +561,10 @@ def static_checks() -> list[Check]:
     task = tasks[0] if len(tasks) == 1 else {}
     service = services[0] if len(services) == 1 else {}
     launch = service.get("LaunchType") or json.dumps(service.get("CapacityProviderStrategy", ""))
-    breaker = service.get("DeploymentConfiguration", {}).get("DeploymentCircuitBreaker", {})
+    config = service.get("DeploymentConfiguration", {})
+    breaker = config.get("DeploymentCircuitBreaker", {})
+    rollout = json.loads((ROOT / "infra/params/prod.json").read_text())["api"]["DeploymentStrategy"]
+    hooks = json.dumps(config.get("LifecycleHooks", ""))
     network = service.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
     return [
         Check(
@@ -540,6 +594,15 @@ def static_checks() -> list[Check]:
             "circuit breaker with rollback",
             breaker.get("Enable") is True and breaker.get("Rollback") is True,
             json.dumps(breaker),
+        ),
+        Check(
+            "static",
+            "alarm rollback; prod releases with the check",
+            config.get("Alarms", {}).get("Rollback") is True
+            and len(config.get("Alarms", {}).get("AlarmNames", [])) == 4
+            and "POST_TEST_TRAFFIC_SHIFT" in hooks
+            and "AdvancedConfiguration" in json.dumps(service.get("LoadBalancers")),
+            f"prod {rollout}, dev ROLLING (infra/params); 4 rollback alarms; release check at POST_TEST_TRAFFIC_SHIFT",
         ),
         Check(
             "static",
