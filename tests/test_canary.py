@@ -240,9 +240,7 @@ def test_the_test_listener_rule_needs_its_header_and_comes_first(rollout):
 
 
 def listener_check(project: Path, rules: list[dict], *flags: str):
-    return run(
-        [*TOOL, "listener-rule", "check", *flags], project, input=json.dumps({"Rules": rules})
-    )
+    return run([*TOOL, "listener-rule", "check", *flags], project, input=json.dumps({"Rules": rules}))
 
 
 def test_a_taken_test_rule_priority_stops_the_deploy_naming_the_other_model(default_project):
