@@ -148,8 +148,10 @@ def test_the_conversion_was_checked_within_the_declared_tolerance(artifact):
 def same_within(served, recorded, tolerance: float) -> bool:
     """Every number within `tolerance` of the recorded one, everything else equal (shared-formats.md)."""
     if isinstance(recorded, dict):
-        return isinstance(served, dict) and served.keys() == recorded.keys() and all(
-            same_within(served[key], recorded[key], tolerance) for key in recorded
+        return (
+            isinstance(served, dict)
+            and served.keys() == recorded.keys()
+            and all(same_within(served[key], recorded[key], tolerance) for key in recorded)
         )
     if isinstance(recorded, (int, float)) and not isinstance(recorded, bool):
         return isinstance(served, (int, float)) and abs(served - recorded) <= tolerance

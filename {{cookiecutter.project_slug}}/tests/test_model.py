@@ -205,9 +205,11 @@ def test_training_refuses_an_export_that_changes_the_predictions(artifact, tmp_p
 
     from model import train as training
 
+    export_onnx = training.export_onnx
+
     def export_another_model(estimator, output, version):
         other = clone(estimator).fit(np.eye(WIDTH, dtype=np.float32), np.arange(WIDTH) % max(len(contract.CLASSES), 2))
-        training.export_onnx(other, output, version)
+        export_onnx(other, output, version)
 
     monkeypatch.setattr(training, "export_onnx", export_another_model)
     monkeypatch.setattr(sys, "argv", ["train", "--output", str(served), "--rows", "1500"])
