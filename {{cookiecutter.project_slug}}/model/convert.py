@@ -366,6 +366,9 @@ def onnx_task(model: onnx.ModelProto) -> str:
             return "classification"
         if tensor.elem_type == onnx.TensorProto.INT64:
             return "classification"
+        dims = tensor.shape.dim
+        if len(dims) == 2 and dims[1].dim_value > 1:  # a probability per class
+            return "classification"
     return "regression"
 
 

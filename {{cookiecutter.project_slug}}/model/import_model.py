@@ -150,28 +150,37 @@ def class_indices(target: pd.Series, classes: list[str]) -> np.ndarray:
     return labels.map({label: i for i, label in enumerate(classes)}).to_numpy()
 
 
-def import_model(model_path: Path, data_path: Path, target: str, output: Path, tolerance: float | None) -> dict:
-    from model import convert as conversion
-
-    data = read_data(data_path, target)
-    model = conversion.load(model_path)
+def checked(model, data: pd.DataFrame, target: str, tolerance: float | None, version: str) -> dict:
+    """The model converted and stamped, with ONNX Runtime's answers on DATA, checked against the
+    original model's within the tolerance (the given one, or the model type's default)."""
     converted = convert(model, data, target)
-    task, classes, columns = converted["task"], converted["classes"], converted["columns"]
-    if target in columns:
+    if target in converted["columns"]:
         raise ImportRefused(f"TARGET {target!r} is one of the model's inputs: name the column it predicts.")
-    version = datetime.datetime.now(datetime.UTC).strftime("%Y.%m.%d-%H%M%S")
     onnx_bytes = artifact.stamp(converted["onnx"], version)
     session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    [served] = session.run(None, column_feed(session, data, columns))
+    [served] = session.run(None, column_feed(session, data, converted["columns"]))
     served = np.asarray(served, np.float64).reshape(converted["expected"].shape)
     difference = float(np.max(np.abs(served - converted["expected"])))
-    tolerance, why = tolerance_for(converted["estimator"], task, data[target], tolerance)
+    tolerance, why = tolerance_for(converted["estimator"], converted["task"], data[target], tolerance)
     if not difference <= tolerance:
         raise ImportRefused(
             f"The ONNX conversion of {converted['estimator']} differs from the original model by up to "
             f"{difference:.3g} on DATA's rows, more than the tolerance {tolerance:g} ({why}) If that much is "
             "expected (float32 arithmetic), import again with TOLERANCE=<a larger number>."
         )
+    return {**converted, "bytes": onnx_bytes, "served": served, "difference": difference, "tolerance": (tolerance, why)}
+
+
+def import_model(model_path: Path, data_path: Path, target: str, output: Path, tolerance: float | None) -> dict:
+    from model import convert as conversion
+
+    model = conversion.load(model_path)
+    data = read_data(data_path, target)
+    version = datetime.datetime.now(datetime.UTC).strftime("%Y.%m.%d-%H%M%S")
+    converted = checked(model, data, target, tolerance, version)
+    task, classes, columns = converted["task"], converted["classes"], converted["columns"]
+    served, difference, (tolerance, why) = converted["served"], converted["difference"], converted["tolerance"]
+    onnx_bytes = converted["bytes"]
     y = data[target].to_numpy(np.float64) if task == "regression" else class_indices(data[target], classes)
     contract_text = contract_writer.write(
         item_class="{{ cookiecutter.__item_class }}",
