@@ -6,6 +6,7 @@ graph, with a column per input in front of a matrix input. Inputs are named as t
 fields (`field_name`).
 """
 
+import contextlib
 import copy
 import keyword
 import re
@@ -122,6 +123,8 @@ def sklearn_to_onnx(estimator: BaseEstimator, data: pd.DataFrame, columns: list[
     error = None
     # Doubles keep scalers exact; tree libraries want floats; an encoder of integers wants integers.
     tries = [(DoubleTensorType, False), (FloatTensorType, False), (DoubleTensorType, True), (FloatTensorType, True)]
+    if boosting_library(estimator):  # their trees take float32: fed doubles, they can load and answer otherwise
+        tries = [(FloatTensorType, False), (FloatTensorType, True)]
     for numbers, integers in tries:
         inputs = [(column, input_type(data[column], numbers, integers)) for column in columns]
         try:
@@ -134,7 +137,7 @@ def sklearn_to_onnx(estimator: BaseEstimator, data: pd.DataFrame, columns: list[
                     target_opset=opsets(estimator),
                 )
             if is_classifier(estimator):
-                converted = select_model_inputs_outputs(converted, outputs=[converted.graph.output[-1].name])
+                converted = only_output(converted, converted.graph.output[-1].name)
             import onnxruntime  # the model must load there: some converters write doubles a float node refuses
 
             onnxruntime.InferenceSession(converted.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -149,9 +152,13 @@ def opsets(estimator: BaseEstimator) -> dict[str, int]:
     scikit-learn's trees would compare doubles with double thresholds, where scikit-learn compares
     float32 values: answers near a split would change."""
     opsets = {"": skl2onnx.get_latest_tested_opset_version()}
-    if any(type(step).__module__.split(".")[0] in ("lightgbm", "xgboost") for step in steps(estimator)):
+    if boosting_library(estimator):
         opsets["ai.onnx.ml"] = ONNX_ML_OPSET
     return opsets
+
+
+def boosting_library(estimator: BaseEstimator) -> bool:
+    return any(type(step).__module__.split(".")[0] in ("lightgbm", "xgboost") for step in steps(estimator))
 
 
 def input_type(column: pd.Series, numbers: type, integers: bool) -> Any:
@@ -355,7 +362,18 @@ def onnx_probabilities(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[st
     probabilities = zipmaps[0].input[0] if zipmaps else (tensors[-1] if tensors else None)
     if probabilities is None:
         raise ImportRefused("The ONNX classifier has no output of class probabilities (a float tensor or a ZipMap).")
-    return select_model_inputs_outputs(model, outputs=[probabilities]), labels
+    return only_output(model, probabilities), labels
+
+
+def only_output(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """The graph with `name` as its only output, typed (select_model_inputs_outputs leaves it untyped)."""
+    typed = {value.name: value for value in model.graph.output}
+    with contextlib.suppress(Exception):  # shape inference is best effort: an untyped output still runs
+        typed |= {value.name: value for value in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    selected = select_model_inputs_outputs(model, outputs=[name])
+    if name in typed:
+        selected.graph.output[0].CopyFrom(typed[name])
+    return selected
 
 
 def onnx_task(model: onnx.ModelProto) -> str:

@@ -99,6 +99,8 @@ def convert(model, data: pd.DataFrame, target: str) -> dict:
 
     if isinstance(model, onnx.ModelProto):
         task = conversion.onnx_task(model)
+        if not pd.api.types.is_numeric_dtype(data[target]):  # text answers: classes, whatever the shapes say
+            task = "classification"
         original = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         onnx_model, labels = conversion.onnx_probabilities(model) if task == "classification" else (model, None)
         onnx_model, columns = conversion.onnx_columns(onnx_model, data, target)

@@ -44,8 +44,8 @@ def data(rows: int = 300, seed: int = 0) -> pd.DataFrame:
             "age": rng.uniform(0, 100, rows).round(1),
         }
     )
-    frame["price"] = frame["area"] * 30 + frame["rooms"] * 100 + frame["city"].map({"north": 900, "south": 0, "east": 400})
-    frame["price"] += rng.normal(0, 200, rows)
+    city = frame["city"].map({"north": 900, "south": 0, "east": 400})
+    frame["price"] = frame["area"] * 30 + frame["rooms"] * 100 + city + rng.normal(0, 200, rows)
     frame["band"] = np.where(frame["price"] > frame["price"].median(), "high", "low")
     return frame
 
@@ -158,7 +158,8 @@ def homes(tmp_path) -> Path:
 @pytest.fixture
 def pipeline(tmp_path) -> Path:
     path = tmp_path / "model.joblib"
-    joblib.dump(fitted("Pipeline(ColumnTransformer(OneHotEncoder, StandardScaler), RandomForestRegressor)", data()), path)
+    name = "Pipeline(ColumnTransformer(OneHotEncoder, StandardScaler), RandomForestRegressor)"
+    joblib.dump(fitted(name, data()), path)
     return path
 
 
@@ -172,7 +173,10 @@ def bad_inputs(tmp_path: Path, homes: Path, pipeline: Path) -> dict:
     (tmp_path / "columns.onnx").write_bytes(per_column.SerializeToString())
     return {
         "missing model file": (dict(model=str(tmp_path / "absent.joblib"), data=str(homes), target="price"), "absent"),
-        "unreadable pickle": (dict(model=str(tmp_path / "broken.joblib"), data=str(homes), target="price"), "could not"),
+        "unreadable pickle": (
+            dict(model=str(tmp_path / "broken.joblib"), data=str(homes), target="price"),
+            "could not",
+        ),
         "pickle of another type": (dict(model=str(tmp_path / "dict.joblib"), data=str(homes), target="price"), "dict"),
         "missing data file": (dict(model=str(pipeline), data=str(tmp_path / "absent.csv"), target="price"), "absent"),
         "column missing from DATA": (
