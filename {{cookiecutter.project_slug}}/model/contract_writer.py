@@ -100,7 +100,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # fields beside it in every answer. "classification": the most probable of CLASSES (the ONNX
 # model's probability columns, in order) and every class's probability.
 TASK: Literal["regression", "classification"] = {task!r}
-UNIT: dict[str, str] = {no_units}  # constant fields of every answer, for example a currency
+UNIT: dict[str, str] = {no_units}  # constant fields of every answer, for example a unit of measure
 DECIMALS = {decimals}
 CLASSES: list[str] = {literal(classes, "")}
 TARGET = {target!r}  # what the model predicts, for the model's metadata
