@@ -55,6 +55,7 @@ def holdout_metrics(y: np.ndarray, values: np.ndarray, task: str, classes: list[
             "r2": round(float(metrics.r2_score(y, values)), 4),
         }
     labels = range(len(classes))
+    values = values / values.sum(axis=1, keepdims=True)  # float32 probabilities sum to 1 within about 1e-7
     every_class = len(np.unique(y)) == len(classes)  # ROC AUC needs every class present
     binary = len(classes) == 2
     auc = (

@@ -80,8 +80,8 @@ def write(
     features = [field_name(column) for column in columns]
     today = datetime.date.today().isoformat()
     no_units, schema_examples = "{}", '{"examples": EXAMPLES}'  # (no doubled braces: this file is a template too)
-    written = textwrap.fill(f"Written by `make import-model` on {today} from {source}.", 96)
-    reason = textwrap.indent(textwrap.fill(tolerance_reason, 94), "# ")
+    written = textwrap.fill(f"Written by `make import-model` on {today} from {source}.", 96, break_on_hyphens=False)
+    reason = textwrap.indent(textwrap.fill(tolerance_reason, 94, break_on_hyphens=False), "# ")
     return f'''"""The model's contract: what one request describes and what the model answers.
 
 {written}

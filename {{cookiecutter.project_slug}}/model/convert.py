@@ -26,7 +26,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 PICKLES = (".joblib", ".pkl", ".pickle")
-TRUSTED_MODULES = ("sklearn.", "xgboost.", "lightgbm.", "numpy.", "scipy.")  # skops loads their types
+# skops loads these libraries' types, and the standard library's data containers LightGBM keeps.
+TRUSTED_MODULES = ("sklearn.", "xgboost.", "lightgbm.", "numpy.", "scipy.", "collections.OrderedDict")
 ONNX_ML_OPSET = 3  # LightGBM's converter needs ai.onnx.ml 3
 
 
