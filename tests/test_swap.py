@@ -36,6 +36,7 @@ CLASSES = ["needs-work", "fair", "good"]
 UNIT: dict[str, str] = {}
 DECIMALS = 4
 TARGET = "condition at inspection"
+TOLERANCE = 1e-4
 
 Heating = Literal["gas", "heat-pump", "oil"]
 HEATINGS: tuple[str, ...] = Heating.__args__

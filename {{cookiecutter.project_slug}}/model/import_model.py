@@ -105,8 +105,7 @@ def convert(model, data: pd.DataFrame, target: str) -> dict:
         onnx_model, labels = conversion.onnx_probabilities(model) if task == "classification" else (model, None)
         onnx_model, columns = conversion.onnx_columns(onnx_model, data, target)
         answers = original.run(None, matrix_or_columns(original, data, columns))
-        probabilities = [a for a in answers if getattr(a, "ndim", 0) == 2 and a.dtype.kind == "f"]
-        expected = probabilities[-1] if task == "classification" else answers[0]
+        expected = original_probabilities(answers) if task == "classification" else answers[0]
         classes = labels or sorted(str(value) for value in data[target].unique())
         name = f"ONNX model ({model.producer_name or 'unknown producer'})"
         versions = {"onnx": onnx.__version__}
@@ -134,6 +133,16 @@ def convert(model, data: pd.DataFrame, target: str) -> dict:
         "estimator": name,
         "libraries": versions,
     }
+
+
+def original_probabilities(answers: list) -> np.ndarray:
+    """An ONNX classifier's probabilities: a float matrix, or ZipMap's dictionaries in its class order."""
+    for answer in reversed(answers):
+        if getattr(answer, "ndim", 0) == 2 and answer.dtype.kind == "f":
+            return answer
+        if isinstance(answer, list) and answer and isinstance(answer[0], dict):
+            return np.array([list(row.values()) for row in answer])
+    raise ImportRefused("The ONNX classifier answers no class probabilities (a float matrix or a ZipMap).")
 
 
 def matrix_or_columns(session: onnxruntime.InferenceSession, data: pd.DataFrame, columns: list[str]) -> dict:

@@ -161,8 +161,11 @@ def same_within(served, recorded, tolerance: float) -> bool:
 def test_model_json_records_each_documented_example_and_its_answer(client, artifact):
     """What the deploy-time check sends and expects: contract.EXAMPLES, in order, with the answers."""
     meta = json.loads(metadata_path(artifact).read_text())
+    assert isinstance(meta["tolerance"], float) and meta["tolerance"] == contract.TOLERANCE
+    assert all(set(example) == {"request", "response"} for example in meta["examples"])
     assert [example["request"] for example in meta["examples"]] == EXAMPLES
     for example in meta["examples"]:
+        assert "model_version" not in example["response"]
         answer = client.post(ROUTE, json=example["request"]).json()
         assert answer.pop("model_version") == "test-1"
         assert same_within(answer, example["response"], meta["tolerance"]), (answer, example["response"])
