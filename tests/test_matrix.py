@@ -262,7 +262,7 @@ def test_scripts_are_the_same_whatever_the_accounts_region_identity_and_workspac
 # `properties` of JSON Schema and of dashboard widgets are the formats' own words, and scripts/
 # (deploy tooling, copied without rendering) speaks of CloudFormation resource properties.
 SAMPLE_WORDS = re.compile(r"(?<![a-z])(propert|valuation|currenc)", re.IGNORECASE)
-FORMAT_WORDS = re.compile(r"Properties|@property|\[\"properties\"\]|\"properties\":")
+FORMAT_WORDS = re.compile(r"Properties|@property|\[\"properties\"\]|\"properties\":|\"propertyNames\":")
 
 
 def test_a_classification_bake_never_speaks_of_the_regression_sample(bake_once):
