@@ -27,8 +27,9 @@ aws ecr get-login-password | docker login --username AWS --password-stdin "$regi
 if image_in_ecr "$repository" "$IMAGE_TAG"; then
   say "$repository:$IMAGE_TAG is already in ECR; not building it again"
 else
-  # Artifacts are not in git: make trains the model unless model/artifacts/ is newer than
-  # the code that trains it (a fresh clone, as in the pipeline, always trains).
+  # Trained artifacts are not in git: make trains the model unless model/artifacts/ is newer
+  # than the code that trains it (a fresh clone, as in the pipeline, always trains). An
+  # imported model's artifacts are committed, and make keeps them as they are.
   say "training the model if needed"
   make -C "$ROOT" model/artifacts/model.onnx
   # The image deployed now is the build cache (its layers carry inline cache metadata).

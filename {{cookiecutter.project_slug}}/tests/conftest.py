@@ -1,5 +1,6 @@
-"""Shared fixtures and helpers: a small trained model, a statsd listener, a client whose
-lifespan runs, and the container's command run as a real uvicorn process."""
+"""Shared fixtures and helpers: a small trained model (or the imported one), a statsd listener,
+a client whose lifespan runs, requests drawn from the contract, and the container's command run
+as a real uvicorn process."""
 
 import json
 import os
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
+import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
@@ -28,12 +30,10 @@ os.environ["STATSD_PORT"] = str(statsd_listener.getsockname()[1])
 from fastapi.testclient import TestClient  # noqa: E402
 
 from {{ cookiecutter.package_name }} import metrics  # noqa: E402
-from {{ cookiecutter.package_name }}.contract import EXAMPLES  # noqa: E402
+from {{ cookiecutter.package_name }}.contract import EXAMPLES, {{ cookiecutter.__item_class }}  # noqa: E402
 from {{ cookiecutter.package_name }}.main import app  # noqa: E402
 from {{ cookiecutter.package_name }}.model import metadata_path  # noqa: E402
 from {{ cookiecutter.package_name }}.settings import settings  # noqa: E402
-
-from model.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 from ecs_model_tools import cross_stack  # noqa: E402  (the template's tool: CloudFormation-aware YAML)
@@ -47,11 +47,69 @@ ANSWER = "{{ cookiecutter.prediction_name }}"  # the response field
 ANSWERS = "{{ cookiecutter.prediction_plural }}"  # the batch response's list
 
 
+SERVED = ROOT / "model" / "artifacts" / "model.onnx"
+
+
+def imported() -> bool:
+    """Whether the model served here was imported (make import-model), not trained by model/train.py."""
+    meta = metadata_path(SERVED)
+    return meta.is_file() and json.loads(meta.read_text()).get("origin") == "imported"
+
+
+IMPORTED = imported()
+needs_training = pytest.mark.skipif(IMPORTED, reason="the model was imported: model/train.py is not its training")
+
+
 @pytest.fixture(scope="session")
 def artifact(tmp_path_factory):
+    """The model under test as version test-1: a copy of the imported one, or a small training run."""
     path = tmp_path_factory.mktemp("model") / "model.onnx"
+    if IMPORTED:
+        from model.artifact import restamp
+
+        return restamp(SERVED, path, "test-1")
+    from model.train import train
+
     train(path, rows=4000, version="test-1")
     return path
+
+
+FIELDS = {{ cookiecutter.__item_class }}.model_json_schema()["properties"]
+
+
+def value_schema(schema: dict) -> dict:
+    """The schema of a field's value (an optional field's non-null alternative)."""
+    options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
+    return {**options[0], **{key: value for key, value in schema.items() if key != "anyOf"}}
+
+
+def drawn_value(schema: dict, rng: np.random.Generator, example):
+    """A valid value of the field, drawn within its allowed values or range."""
+    schema = value_schema(schema)
+    kind = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][rng.integers(len(schema["enum"]))]
+    if kind == "boolean":
+        return bool(rng.integers(2))
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        high = schema.get("maximum", schema.get("exclusiveMaximum", low + 100))
+        if kind == "integer":
+            return int(rng.integers(int(np.ceil(low)), int(np.floor(high)) + 1))
+        return float(np.clip(round(float(rng.uniform(low, high)), 3), low, high))
+    return example
+
+
+def drawn_requests(count: int, seed: int = 0) -> list[dict]:
+    """`count` valid requests, all different, each field drawn from what the contract allows."""
+    rng = np.random.default_rng(seed)
+    base = complete(EXAMPLES[0])
+    return [{name: drawn_value(FIELDS[name], rng, base.get(name)) for name in FIELDS} for _ in range(count)]
+
+
+def complete(example: dict) -> dict:
+    """The example with every field, a left-out one at its default."""
+    return {{ cookiecutter.__item_class }}(**example).model_dump(mode="json")
 
 
 def changed_copy(artifact: Path, folder: Path, change: str) -> Path:

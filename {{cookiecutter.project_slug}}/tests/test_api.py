@@ -102,7 +102,7 @@ def test_model_endpoint_describes_the_loaded_model(client):
     else:
         assert body["classes"] == contract.CLASSES
         assert {"log_loss", "roc_auc", "accuracy"} <= set(body["metrics"])
-    assert "scikit-learn" in body["libraries"]
+    assert "onnxruntime" in body["libraries"]  # and what trained or converted it (an ONNX file: no scikit-learn)
 
 
 def test_docs_and_schema_are_served(client):

@@ -14,11 +14,10 @@ from {{ cookiecutter.package_name }} import model
 from {{ cookiecutter.package_name }}.batching import MicroBatcher
 {{ imports.line(cookiecutter.package_name ~ ".contract", ["EXAMPLES", cookiecutter.__item_class]) }}
 
-from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, EXAMPLE, ROUTE, serving
-from model.sample_data import generate
+from .conftest import ANSWER, ANSWERS, BATCH_KEY, BATCH_ROUTE, EXAMPLE, ROUTE, drawn_requests, serving
 
-# Requests of the sample's kind, all different, in a fixed order.
-ROWS = [{{ cookiecutter.__item_class }}(**record) for record in generate(40, seed=3)[0]]
+# Requests drawn from the contract, all different, in a fixed order.
+ROWS = [{{ cookiecutter.__item_class }}(**record) for record in drawn_requests(40, seed=3)]
 
 
 class Recorder:

@@ -3,7 +3,10 @@
 import re
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.contract import EXAMPLES
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.package_name }}.contract import EXAMPLES, {{ cookiecutter.__item_class }}
 from {{ cookiecutter.package_name }}.schemas import BatchRequest
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -49,3 +52,39 @@ def test_every_documented_request_example_is_answered(client):
     assert len(response.json()[ANSWERS]) == len(batch[BATCH_KEY]) > 1
     for item, answer in zip(batch[BATCH_KEY], response.json()[ANSWERS], strict=True):
         assert client.post(ROUTE, json=item).json()[ANSWER] == answer
+
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+REQUEST_BODY = re.compile(r"-d '(\{.*?\})'", re.S)  # a JSON body written into a curl command
+
+
+def stale_bodies(text: str) -> list[str]:
+    """The request bodies in `text` that the contract refuses."""
+    stale = []
+    for body in REQUEST_BODY.findall(text):
+        try:
+            {{ cookiecutter.__item_class }}.model_validate_json(body)
+        except ValidationError:
+            stale.append(body)
+    return stale
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_request_bodies_written_in_the_docs_are_the_contracts(page):
+    """A request body copied into the README or docs/ goes stale when the contract changes."""
+    assert stale_bodies(page.read_text()) == []
+
+
+def test_a_stale_request_body_is_caught():
+    assert stale_bodies("""curl -d '{"no_such_field": 1}'""") == ['{"no_such_field": 1}']
+
+
+def test_the_readme_sends_the_contracts_example_and_names_the_answer():
+    """`make try` (the README's way to call the service) posts contract.EXAMPLES[0]; the API table
+    names the response fields the service answers."""
+    readme = (ROOT / "README.md").read_text()
+    assert "make try" in readme
+    [recipe] = re.findall(r"^try:.*?\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
+    assert "EXAMPLES[0]" in recipe and f"/{ROUTE.strip('/')} " in recipe.replace("\\\n", " ")
+    single, batch = f'"{ANSWER}", "model_version"', f'"{ANSWERS}": [...], "model_version"'
+    assert "`{" + single + "}`" in readme and "`{" + batch + "}`" in readme

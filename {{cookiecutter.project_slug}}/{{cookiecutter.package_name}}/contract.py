@@ -4,7 +4,8 @@ To serve another model, edit this module and `model/` (train.py, sample_data.py)
 request body `{{ cookiecutter.__item_class }}` with its EXAMPLES, FEATURES and `to_matrix`, and the output:
 TASK, then {% if cookiecutter.model_task == "regression" %}UNIT and DECIMALS (a regression){% else %}CLASSES (a classification){% endif %}. Everything else reads them:
 the routes, the batch request, the docs' examples, model loading and its checks, training,
-and the tests' cases (tests/test_contract.py).
+and the tests' cases (tests/test_contract.py). `to_matrix` is optional: without it the model
+takes one input per field, named as the field (what `make import-model` writes).
 """
 {%- if cookiecutter.model_task == "regression" %}
 
@@ -22,6 +23,11 @@ UNIT = {"currency": "EUR"}  # constant fields of every answer ({} for none)
 DECIMALS = 0  # the answer in whole currency units
 CLASSES: list[str] = []  # classification only
 TARGET = "sale price"  # what the model predicts, for the model's metadata
+# How far a served answer may be from the trained model's (absolute: here in EUR), declared once:
+# training's export check, the tests and the deploy-time check of EXAMPLES (model.json) use it.
+# ONNX Runtime sums the trees in float32 (about 1e-6 of a price); tree ensembles whose float32
+# thresholds move a split (LightGBM) need about 1e-2 of the target's mean (docs/model.md).
+TOLERANCE = 10.0
 
 District = Literal[
     "city-centre",
@@ -132,6 +138,11 @@ CLASSES = ["stays", "churns"]  # two for a binary model, more for a multi-class 
 UNIT: dict[str, str] = {}  # regression only
 DECIMALS = 4  # probabilities are rounded to this many decimals
 TARGET = "churn within 90 days"  # what the model predicts, for the model's metadata
+# How far a served probability may be from the trained model's (absolute), declared once:
+# training's export check, the tests and the deploy-time check of EXAMPLES (model.json) use it.
+# ONNX Runtime sums the trees in float32 (about 1e-7); tree ensembles whose float32 thresholds
+# move a split (LightGBM) need about 1e-2 (docs/model.md).
+TOLERANCE = 1e-4
 
 Plan = Literal["basic", "standard", "premium"]
 Billing = Literal["monthly", "yearly"]

@@ -6,9 +6,11 @@ model that fits it (regression or classification). Training imports the same con
 the service and the training script cannot drift.
 
 The service runs the model with ONNX Runtime, not scikit-learn: `model/train.py` fits a
-scikit-learn estimator and exports it to ONNX. A call then skips the input checks every
-scikit-learn `predict` makes, and the service starts without importing scikit-learn and
-SciPy (the performance page has the figures).
+scikit-learn estimator and exports it to ONNX, `model/import_model.py` converts one trained
+elsewhere. The model takes either one float matrix that `contract.to_matrix` builds, or one
+named input per request field (an imported Pipeline: its preprocessing is in the graph). A
+call then skips the input checks every scikit-learn `predict` makes, and the service starts
+without importing scikit-learn and SciPy (the performance page has the figures).
 """
 
 import argparse
@@ -21,11 +23,26 @@ from typing import Any
 import numpy as np
 import onnxruntime
 
-{{ imports.line(".contract", ["CLASSES", "DECIMALS", "FEATURES", "TASK", cookiecutter.__item_class, "to_matrix"]) }}
+from . import contract
+{{ imports.line(".contract", ["CLASSES", "DECIMALS", "FEATURES", "TASK", cookiecutter.__item_class]) }}
 
 # One answer per request row: a number (regression), or the most probable class and every
 # class's probability (classification).
 Answer = float | tuple[str, dict[str, float]]
+
+
+# What builds the model's input: contract.to_matrix (one float matrix), or else one input per
+# request field, named as the field, in the type the ONNX model declares for it.
+to_matrix = getattr(contract, "to_matrix", None)
+COLUMN_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+    "tensor(string)": np.object_,
+}
+REBUILD = "Run `make train` to build a new one (or `make import-model` again for an imported model)."
 
 
 class ModelLoadError(RuntimeError):
@@ -35,8 +52,9 @@ class ModelLoadError(RuntimeError):
 @dataclass(frozen=True)
 class LoadedModel:
     session: onnxruntime.InferenceSession
-    input_name: str
+    input_name: str  # the matrix's input, or "" when the model takes one input per field
     metadata: dict[str, Any]
+    columns: tuple[tuple[str, type], ...] = ()  # (field, numpy type) per input, if not a matrix
 
     @property
     def version(self) -> str:
@@ -48,7 +66,7 @@ class LoadedModel:
         Pass many rows at once when you can: each call has a fixed cost on top of a small
         cost per row (the service groups concurrent requests for this; see batching.py).
         """
-        [values] = self.session.run(None, {self.input_name: to_matrix(items)})
+        [values] = self.session.run(None, self.model_input(items))
         values = values.astype(np.float64)  # rounded in float32, 0.279 would answer 0.27900001406669617
         if not np.isfinite(values).all():  # JSON has no NaN or infinity: a 500, not a silent null
             raise ValueError("the model returned a value that is not a finite number")
@@ -57,6 +75,14 @@ class LoadedModel:
         labels = values.argmax(axis=1).tolist()  # before rounding, which can make two classes tie
         rounded = np.round(values, DECIMALS).tolist()
         return [(CLASSES[i], dict(zip(CLASSES, row, strict=True))) for i, row in zip(labels, rounded, strict=True)]
+
+    def model_input(self, items: list[{{ cookiecutter.__item_class }}]) -> dict[str, np.ndarray]:
+        """What the ONNX model is given for these rows: to_matrix's matrix, or a column per field."""
+        if not self.columns:
+            return {self.input_name: to_matrix(items)}
+        return {
+            name: np.array([getattr(item, name) for item in items], kind).reshape(-1, 1) for name, kind in self.columns
+        }
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -78,7 +104,7 @@ def expected_output() -> str:
 
 def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
     """An ONNX Runtime session on `threads` threads (never spinning idle ones), checked to take
-    one float matrix of FEATURES columns and to give what contract.TASK reads."""
+    what the service sends (input_columns) and to give what contract.TASK reads."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -87,15 +113,20 @@ def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSes
         session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # ONNX Runtime raises its own error types for damaged or foreign files
         raise ModelLoadError(f"The model at {model_path} could not be read as ONNX ({error}).") from error
-    expected = f"this service sends one float matrix of {len(FEATURES)} columns (FEATURES), reads {expected_output()}"
-    inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
-    if len(inputs) != 1 or inputs[0][1] != "tensor(float)":
-        raise ModelLoadError(f"The model at {model_path} takes {inputs}, but {expected}.")
+    columns = input_columns(session, model_path)
+    expected = f"{sends(columns)}, reads {expected_output()}"
     outputs = [o.name for o in session.get_outputs()]
     if len(outputs) != 1:  # skl2onnx gives a classifier a label output too: model/train.py drops it
         raise ModelLoadError(f"The model at {model_path} has outputs {outputs}, but {expected}.")
+    if columns:
+        two_rows = {name: np.zeros((2, 1), kind) for name, kind in columns}
+        for name, kind in columns:
+            if kind is np.object_:
+                two_rows[name][:] = ""
+    else:
+        two_rows = {session.get_inputs()[0].name: np.zeros((2, len(FEATURES)), np.float32)}
     try:  # two rows in, two answers out
-        [values] = session.run(None, {inputs[0][0]: np.zeros((2, len(FEATURES)), np.float32)})
+        [values] = session.run(None, two_rows)
     except Exception as error:  # another width, a fixed batch size
         raise ModelLoadError(f"The model at {model_path} cannot answer two rows ({error}); {expected}.") from error
     shapes = ((2,), (2, 1)) if TASK == "regression" else ((2, len(CLASSES)),)
@@ -107,9 +138,32 @@ def open_session(model_path: Path, threads: int = 1) -> onnxruntime.InferenceSes
     return session
 
 
+def sends(columns: tuple[tuple[str, type], ...]) -> str:
+    if columns:
+        return f"this service sends one input per field of FEATURES ({', '.join(FEATURES)})"
+    return f"this service sends one float matrix of {len(FEATURES)} columns (FEATURES, contract.to_matrix)"
+
+
+def input_columns(session: onnxruntime.InferenceSession, model_path: Path) -> tuple[tuple[str, type], ...]:
+    """() for a model that takes to_matrix's one float matrix; else (field, numpy type) for each
+    of its inputs, which must be named as FEATURES are, one column each."""
+    inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
+    if to_matrix is not None and len(inputs) == 1 and inputs[0][1] == "tensor(float)":
+        return ()
+    names = [name for name, _, _ in inputs]
+    wrong = [(name, kind, shape) for name, kind, shape in inputs if kind not in COLUMN_TYPES or len(shape) != 2]
+    if sorted(names) != sorted(FEATURES) or wrong:
+        matrix = "one float matrix (contract.to_matrix) or " if to_matrix is not None else ""
+        raise ModelLoadError(
+            f"The model at {model_path} takes {inputs}, but this service sends {matrix}one input per field "
+            f"of FEATURES ({', '.join(FEATURES)}), each a column of floats, integers or strings."
+        )
+    return tuple((name, COLUMN_TYPES[kind]) for name, kind, _ in inputs)
+
+
 def load(model_path: Path, threads: int = 1) -> LoadedModel:
     """Load the artifact written by `model/train.py`, or say exactly what to run."""
-    retrain = "Run `make train` to build a new one."
+    retrain = REBUILD
     meta_path = metadata_path(model_path)
     if not model_path.is_file() or not meta_path.is_file():
         raise ModelLoadError(f"No model artifact at {model_path} (with {meta_path.name} beside it). {retrain}")
@@ -149,7 +203,8 @@ def load(model_path: Path, threads: int = 1) -> LoadedModel:
             f"{model_path} is version {exported_as} but {meta_path.name} describes {metadata.get('version')}: "
             f"they come from different training runs. {retrain}"
         )
-    return LoadedModel(session, session.get_inputs()[0].name, metadata)
+    columns = input_columns(session, model_path)
+    return LoadedModel(session, "" if columns else session.get_inputs()[0].name, metadata, columns)
 
 
 def main() -> None:

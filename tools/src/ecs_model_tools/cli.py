@@ -17,6 +17,7 @@ COMMANDS = {
     "cross-stack": ("cross_stack", "main", "the templates and parameter files fit together"),
     "stack-params": ("stack_params", "main", "ENV SECTION [Key=Value ...]: checked parameters of one stack"),
     "listener-rule": ("listener_rule", "main", "priority | check [--new]: this model's listener rule"),
+    "openapi": ("openapi_snapshot", "main", "[--accept]: the request schema against docs/openapi.json"),
     "emulator": ("emulator", "serve", "PORT RUNNING_TASKS: moto server with the rehearsal's patches"),
     "statsd-console": ("statsd_console", "run", "print the statsd metrics the service sends (make run)"),
 }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import cfn_role_check, cross_stack, deploy_policy_check
+from . import cfn_role_check, cross_stack, deploy_policy_check, openapi_snapshot
 from .pipeline_check import problems as pipeline_problems
 
 ROOT = cross_stack.ROOT
@@ -32,7 +32,7 @@ JINJA = re.compile("[{][{]|[{]%|[{]#")  # written so this file holds no Jinja op
 
 @dataclass
 class Result:
-    status: str  # pass, fail or skip
+    status: str  # pass, warn (counted as passed), fail or skip
     summary: str
     details: list[str] = field(default_factory=list)
 
@@ -204,6 +204,11 @@ def check_pipeline_steps() -> Result:
     return Result("pass", "every step uses known keys and calls a make target or script that exists")
 
 
+def check_openapi() -> Result:
+    """The request schema against its snapshot, docs/openapi.json (ecs_model_tools/openapi_snapshot.py)."""
+    return Result(*openapi_snapshot.check(ROOT))
+
+
 CHECKS = {
     "yaml": check_yaml,
     "jinja": check_jinja,
@@ -219,6 +224,7 @@ CHECKS = {
     "bitbucket": check_bitbucket,
     "pipeline-steps": check_pipeline_steps,
     "shellcheck": check_shellcheck,
+    "openapi": check_openapi,
 }
 
 
