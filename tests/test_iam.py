@@ -134,7 +134,7 @@ def test_the_validator_checks_the_role_and_the_deploy_policy(baked):
 BREAKAGES = {
     "role-lacks-a-kms-permission": (
         "infra/bootstrap.yaml",
-        "                  - kms:PutKeyPolicy\n",
+        "              - kms:PutKeyPolicy\n",
         "",
         "cfn-role",
         "CloudFormationExecutionRole does not allow kms:PutKeyPolicy (needed by AWS::KMS::Key)",

@@ -61,6 +61,7 @@ CONTRACT = f"{ENVIRONMENT_STACK}:{cross_stack.CONTRACT}:"  # the environment's e
 # What the stand-in environment of a "shared" bake is given (its owner's infra/params).
 STANDIN_PARAMETERS = {
     "VpcCidr": "10.0.0.0/16",
+    "FlowLogDays": "0",
     "AlbIngressCidr": "10.0.0.0/16",
     "NatGateways": "single",
     "CertificateArn": "",
