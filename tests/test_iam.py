@@ -543,6 +543,8 @@ def test_an_ingress_rule_only_on_this_projects_security_groups(bootstrap):
         for project in foreign(bootstrap):
             assert not bootstrap.cfn_may(action, group, **tagged(project)), (action, project)
         assert not bootstrap.cfn_may(action, group), f"{action} on an untagged group"
+        elsewhere = group.replace(f":{REGION}:{ACCOUNT}:", ":us-west-2:222222222222:")
+        assert not bootstrap.cfn_may(action, elsewhere, **tagged(bootstrap.prefix)), "another account or region"
     # Claiming another project's group by tagging it is refused too.
     claim = {**tagged(OTHER), **tagging(bootstrap.prefix)}
     assert not bootstrap.cfn_may("ec2:CreateTags", group, **claim)

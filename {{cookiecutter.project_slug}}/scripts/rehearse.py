@@ -412,7 +412,7 @@ class Rehearsal:
         )
         routes = sorted(listener_rule.routes(rule))
         wanted = sorted(
-            [f"{PROJECT}.{STANDIN_PARAMETERS['HostedZoneName']}"]
+            [f"{PROJECT}.{self.outputs(ENVIRONMENT_STACK)['HostedZoneName']}"]  # the environment's zone
             if CONFIG["routing"] == "host"
             else [f"/{PROJECT}", f"/{PROJECT}/*"]
         )
