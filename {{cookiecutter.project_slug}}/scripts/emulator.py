@@ -46,6 +46,8 @@ checked statically by scripts/rehearse.py instead.
    in it replaced; CloudFormation updates it in place (a listener keeps its ARN).
 13. A security group whose rules change is replaced (a new id); CloudFormation changes
    its rules in place (only GroupName, GroupDescription or VpcId replace a group).
+14. AWS::IAM::OIDCProvider is not a CloudFormation type here (skipped silently): created
+   and deleted through the IAM emulator, so the bootstrap's provider exists.
 """
 
 import contextlib
@@ -58,12 +60,14 @@ from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import get_stack_from_s3_url
+from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup
 from moto.ecr.responses import ECRResponse
 from moto.ecs import models as ecs
 from moto.elbv2 import models as elbv2
+from moto.iam.models import iam_backends
 from moto.server import main
 from moto.utilities.utils import get_partition
 
@@ -322,16 +326,16 @@ def delete_resource(self, parsed_resource, resource_json):  # 11
         _delete_resource(self, parsed_resource, resource_json)
 
 
-def update_nested_stack(cls, original_resource, new_name, cloudformation_json, account_id, region_name):  # 12
-    properties = cloudformation_json["Properties"]
+def update_nested_stack(cls, original_resource, new_resource_name, template_json, account_id, region_name):  # 12
+    properties = template_json["Properties"]
     partition = get_partition(region_name)
     template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition=partition)
     original_resource.update(template, parameters=properties.get("Parameters", {}))
     return original_resource
 
 
-def update_security_group(cls, original_resource, new_name, cloudformation_json, account_id, region_name):  # 13
-    properties = cloudformation_json["Properties"]
+def update_security_group(cls, original_resource, new_resource_name, template_json, account_id, region_name):  # 13
+    properties = template_json["Properties"]
     backend = ec2_backends[account_id][region_name]
     original_resource.ingress_rules = []
     for rule in properties.get("SecurityGroupIngress", []):
@@ -347,6 +351,33 @@ def update_security_group(cls, original_resource, new_name, cloudformation_json,
             vpc_id=properties.get("VpcId"),
         )
     return original_resource
+
+
+class OidcProvider(CloudFormationModel):  # 14
+    def __init__(self, arn: str):
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::OIDCProvider"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        iam = iam_backends[account_id][get_partition(region_name)]
+        url, clients = properties["Url"], properties.get("ClientIdList", [])
+        return cls(iam.create_open_id_connect_provider(url, properties.get("ThumbprintList", []), clients, []).arn)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        iam_backends[account_id][get_partition(region_name)].delete_open_id_connect_provider(resource_name)
+
+    def delete(self, account_id, region_name):
+        iam_backends[account_id][get_partition(region_name)].delete_open_id_connect_provider(self.arn)
 
 
 Stack.update_from_cloudformation_json = classmethod(update_nested_stack)
