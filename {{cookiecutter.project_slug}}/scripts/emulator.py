@@ -354,6 +354,8 @@ def update_security_group(cls, original_resource, new_resource_name, template_js
 
 
 class OidcProvider(CloudFormationModel):  # 14
+    __module__ = "moto.iam.models"  # moto's model registry reads the service from the module's name
+
     def __init__(self, arn: str):
         self.arn = arn
 
