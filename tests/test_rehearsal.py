@@ -435,7 +435,7 @@ def test_the_oidc_provider_outlives_a_rerun_with_the_existing_provider_and_the_s
         again = make(project, tmp_path, "bootstrap", "ENV=dev", env={**admin, "EXISTING_OIDC_PROVIDER_ARN": provider})
         assert again.returncode == 0, again.output[-3000:]
         resources = cfn.describe_stack_resources(StackName="property-valuation-api-bootstrap")["StackResources"]
-        assert "BitbucketOidcProvider" not in {r["LogicalResourceId"] for r in resources}  # no longer the stack's
+        assert "BitbucketOidcProvider" not in {r.get("LogicalResourceId") for r in resources}  # not the stack's now
         assert providers() == [provider]
         role = iam.get_role(RoleName="property-valuation-api-deploy")["Role"]
         assert provider in json.dumps(role["AssumeRolePolicyDocument"])

@@ -326,16 +326,16 @@ def delete_resource(self, parsed_resource, resource_json):  # 11
         _delete_resource(self, parsed_resource, resource_json)
 
 
-def update_nested_stack(cls, original_resource, new_resource_name, template_json, account_id, region_name):  # 12
-    properties = template_json["Properties"]
+def update_nested_stack(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # 12
+    properties = cloudformation_json["Properties"]
     partition = get_partition(region_name)
     template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition=partition)
     original_resource.update(template, parameters=properties.get("Parameters", {}))
     return original_resource
 
 
-def update_security_group(cls, original_resource, new_resource_name, template_json, account_id, region_name):  # 13
-    properties = template_json["Properties"]
+def update_group(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # 13
+    properties = cloudformation_json["Properties"]
     backend = ec2_backends[account_id][region_name]
     original_resource.ingress_rules = []
     for rule in properties.get("SecurityGroupIngress", []):
@@ -383,7 +383,7 @@ class OidcProvider(CloudFormationModel):  # 14
 
 
 Stack.update_from_cloudformation_json = classmethod(update_nested_stack)
-SecurityGroup.update_from_cloudformation_json = classmethod(update_security_group)
+SecurityGroup.update_from_cloudformation_json = classmethod(update_group)
 parsing.ResourceMap.update = update
 parsing.ResourceMap._delete_resource = delete_resource
 ECRResponse.describe_images = describe_images
