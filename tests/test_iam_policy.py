@@ -2,7 +2,7 @@
 
 import pytest
 
-from .iam_policy import Request, is_allowed, trusts, wildcard
+from .iam_policy import Request, condition_holds, is_allowed, trusts, wildcard
 
 ROLE = "arn:aws:iam::111111111111:role/app/task"
 ALLOW_ROLES = {"Effect": "Allow", "Action": "iam:*Role*", "Resource": "arn:aws:iam::111111111111:role/app/*"}
@@ -81,9 +81,84 @@ def test_conditions_and_across_keys_or_across_values():
 
 
 def test_an_operator_it_does_not_implement_raises():
-    statement = {**ALLOW_ROLES, "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}}
+    statement = {**ALLOW_ROLES, "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}
     with pytest.raises(NotImplementedError):
-        is_allowed(Request("iam:GetRole", ROLE, {"aws:RequestedRegion": "eu-west-1"}), [statement])
+        is_allowed(Request("iam:GetRole", ROLE, {"aws:MultiFactorAuthAge": "10"}), [statement])
+    single_on_many = {**ALLOW_ROLES, "Condition": {"StringEquals": {"aws:TagKeys": "Project"}}}
+    with pytest.raises(NotImplementedError):  # a list needs ForAllValues: or ForAnyValue:
+        is_allowed(Request("iam:TagRole", ROLE, {"aws:TagKeys": ["Project"]}), [single_on_many])
+
+
+def holds(operator: str, expected, context: dict, key: str = "k:x") -> bool:
+    return condition_holds({operator: {key: expected}}, context)
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected", "context", "result"),
+    [
+        # Negated operators: true when the value matches none of the policy's values ...
+        ("StringNotEquals", ["a", "b"], {"k:x": "c"}, True),
+        ("StringNotEquals", ["a", "b"], {"k:x": "b"}, False),
+        ("StringNotLike", "env-*", {"k:x": "env-dev"}, False),
+        ("StringNotLike", "env-*", {"k:x": "team"}, True),
+        # ... and when the key is absent (the opposite of the positive operators).
+        ("StringNotEquals", "a", {}, True),
+        ("ArnNotLike", "arn:aws:s3:::a*", {}, True),
+        ("StringEquals", "a", {}, False),
+        ("StringLike", "*", {}, False),
+        ("ArnLike", "arn:*", {}, False),
+        # IfExists: an absent key passes, a present one is tested.
+        ("StringEqualsIfExists", "internal", {}, True),
+        ("StringEqualsIfExists", "internal", {"k:x": "internet-facing"}, False),
+        ("StringNotEqualsIfExists", "internal", {}, True),
+        ("StringNotEqualsIfExists", "internal", {"k:x": "internal"}, False),
+        ("StringNotEqualsIfExists", "internal", {"k:x": "internet-facing"}, True),
+        ("ArnLikeIfExists", "arn:aws:sns:*:1:t", {}, True),
+        # IgnoreCase, and StringLike's ? and *.
+        ("StringEqualsIgnoreCase", "Internal", {"k:x": "INTERNAL"}, True),
+        ("StringEquals", "Internal", {"k:x": "INTERNAL"}, False),
+        ("StringNotEqualsIgnoreCase", "Internal", {"k:x": "INTERNAL"}, False),
+        ("StringLike", "model-?", {"k:x": "model-a"}, True),
+        ("StringLike", "model-?", {"k:x": "model-ab"}, False),
+    ],
+)
+def test_string_and_arn_operators(operator, expected, context, result):
+    assert holds(operator, expected, context) is result
+
+
+def test_arn_operators_match_each_of_the_six_parts_on_its_own():
+    rule = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener-rule/app/lb/1/2/3"
+    assert holds("ArnLike", "arn:aws:elasticloadbalancing:*:111111111111:listener-rule/app/*", {"k:x": rule})
+    assert not holds("ArnLike", "arn:aws:elasticloadbalancing:*:222222222222:listener-rule/app/*", {"k:x": rule})
+    # A * in one part never spans a colon into the next, unlike StringLike.
+    assert not holds("ArnLike", "arn:aws:*:111111111111:listener-rule/app/*", {"k:x": rule})
+    assert holds("StringLike", "arn:aws:*:111111111111:listener-rule/app/*", {"k:x": rule})
+    assert not holds("ArnLike", "arn:aws:s3:::bucket", {"k:x": "not-an-arn"})
+    assert holds("ArnEquals", "arn:aws:sns:eu-west-1:1:t", {"k:x": "arn:aws:sns:eu-west-1:1:t"})
+    assert not holds("ArnNotEquals", "arn:aws:sns:eu-west-1:1:t", {"k:x": "arn:aws:sns:eu-west-1:1:t"})
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected", "tag_keys", "result"),
+    [
+        # ForAllValues: every key in the request is allowed; vacuously true when none is given.
+        ("ForAllValues:StringNotEquals", "Project", ["Name", "Owner"], True),
+        ("ForAllValues:StringNotEquals", "Project", ["Name", "Project"], False),
+        ("ForAllValues:StringEquals", ["Name", "Owner"], ["Name"], True),
+        ("ForAllValues:StringEquals", ["Name", "Owner"], ["Name", "Project"], False),
+        ("ForAllValues:StringEquals", ["Name"], [], True),
+        ("ForAllValues:StringEquals", ["Name"], None, True),  # absent key
+        # ForAnyValue: at least one key in the request matches; never when none is given.
+        ("ForAnyValue:StringEquals", "Project", ["Name", "Project"], True),
+        ("ForAnyValue:StringEquals", "Project", ["Name"], False),
+        ("ForAnyValue:StringEquals", "Project", None, False),
+        ("ForAnyValue:StringLike", "alias/aws/*", ["alias/team", "alias/aws/ecr"], True),
+        ("ForAnyValue:StringNotEquals", "Project", ["Project"], False),
+    ],
+)
+def test_set_operators_on_a_multivalued_key(operator, expected, tag_keys, result):
+    context = {} if tag_keys is None else {"aws:TagKeys": tag_keys}
+    assert holds(operator, expected, context, key="aws:TagKeys") is result
 
 
 def test_a_trust_policy_names_its_principal():

@@ -176,11 +176,19 @@ def test_options_change_what_they_should(combination):
         # ACM certificates belong to one account: production's ARN is in prod.json only, and an
         # environment whose CertificateArn is empty (dev, until it names its own) gets HTTP.
         assert (prod_env["CertificateArn"], dev_env["CertificateArn"]) == (answers["certificate_arn"], "")
-        found = {n: (r["Condition"], *(r["Properties"][k] for k in ("Protocol", "Port"))) for n, r in listeners.items()}
-        assert found == {
-            "HttpsListener": ("HasCertificate", "HTTPS", 443),
-            "HttpListener": ("NoCertificate", "HTTP", 80),
+        # One listener for the environment's life: adding a certificate switches its protocol, port
+        # and certificate in place, so its ARN (exported) and every model's rule on it stay.
+        found = {
+            n: tuple(r["Properties"][k] for k in ("Protocol", "Port", "Certificates")) for n, r in listeners.items()
         }
+        assert found == {
+            "Listener": (
+                ["HasCertificate", "HTTPS", "HTTP"],
+                ["HasCertificate", 443, 80],
+                ["HasCertificate", [{"CertificateArn": "CertificateArn"}], "AWS::NoValue"],
+            )
+        }
+        assert "Condition" not in listeners["Listener"]
         ports = environment["Resources"]["SecurityGroupsStack"]["Properties"]["Parameters"]["ListenerPort"]
         assert ports == ["HasCertificate", 443, 80]
     else:

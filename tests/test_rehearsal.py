@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from .conftest import TOOL, copy_project
+from .test_matrix import CERTIFICATE as MATRIX_CERTIFICATE
 from .test_matrix import MATRIX
 
 SUMMARY = re.compile(r"rehearse: (\d+) passed, (\d+) failed \((\d+) emulated, (\d+) static\)")
@@ -328,3 +329,145 @@ def test_a_value_the_script_passes_is_checked_against_the_template_too(default_p
     assert result.returncode != 0
     assert "  - ImageTag is 'bad/tag' (from the deploy script); infra/api.yaml wants ^[A-Za-z0-9_]" in result.stderr
     assert "error: fix infra/params/dev.json or the template; nothing was deployed" in result.stderr
+
+
+# Two models by host name in an environment that starts on HTTP (dev's CertificateArn is empty).
+ZONE = "internal.example.com"
+OWN_BY_HOST = {"certificate_arn": MATRIX_CERTIFICATE, "hosted_zone_name": ZONE}
+SHARED_BY_HOST = {**SHARED, "hosted_zone_name": ZONE}
+
+
+def test_adding_a_certificate_keeps_the_listener_and_every_models_rule(bake_once, tmp_path):
+    """docs/configuration.md invites adding dev's certificate later: the environment's one listener
+    switches to HTTPS in place, so its ARN (a v1 export both models import) and both models' rules
+    stay, and each model's next deploy gives it an https URL."""
+    own = copy_project(bake_once(OWN_BY_HOST), tmp_path / "own")
+    shared = copy_project(bake_once(SHARED_BY_HOST), tmp_path / "shared")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://localhost:{port}"
+    emulator = running_emulator(own, port)
+    laptop = {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "admin",
+        "AWS_SECRET_ACCESS_KEY": "admin",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    try:
+        assert_rehearsal_passed(make(own, tmp_path, "rehearse", env={"REHEARSE_EMULATOR_URL": url}))
+        assert_rehearsal_passed(make(shared, tmp_path, "rehearse", env={"REHEARSE_EMULATOR_URL": url}), "rent-estimate")
+        session = boto3.Session("admin", "admin", region_name="eu-west-1")
+        cfn, elb, acm = (session.client(name, endpoint_url=url) for name in ("cloudformation", "elbv2", "acm"))
+
+        def exports() -> dict[str, str]:
+            return {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+
+        def routes(listener: str) -> dict[str, list[str]]:
+            """Each model's host names, from the listener's rules and the target groups they forward to."""
+            found = {}
+            for rule in elb.describe_rules(ListenerArn=listener)["Rules"]:
+                target = [a.get("TargetGroupArn") for a in rule["Actions"] if a["Type"] == "forward"]
+                model = next((m for m in ("property-valuation-api", "rent-estimate") if target and
+                              exports().get(f"{m}-dev-TargetGroupArn") == target[0]), None)  # fmt: skip
+                hosts = sorted(v for c in rule["Conditions"] for v in c.get("HostHeaderConfig", {}).get("Values", []))
+                found[model or ("default" if rule["IsDefault"] else rule["RuleArn"])] = hosts
+            return found
+
+        def api_url(stack: str) -> str:
+            outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+            return next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ApiUrl")
+
+        listener = exports()["ml-models-dev:v1:ListenerArn"]
+        before = routes(listener)
+        assert before == {
+            "property-valuation-api": [f"property-valuation-api.{ZONE}"],
+            "rent-estimate": [f"rent-estimate.{ZONE}"],
+            "default": [],
+        }
+        assert api_url("rent-estimate-dev-infra") == f"http://rent-estimate.{ZONE}"
+        assert elb.describe_listeners(ListenerArns=[listener])["Listeners"][0]["Protocol"] == "HTTP"
+
+        # dev's own certificate, named in infra/params/dev.json, deployed by the environment's owner.
+        certificate = acm.request_certificate(DomainName=f"*.{ZONE}")["CertificateArn"]
+        params = own / "infra" / "params" / "dev.json"
+        values = json.loads(params.read_text())
+        values["environment"]["CertificateArn"] = certificate
+        params.write_text(json.dumps(values, indent=2))
+        deployed = make(own, tmp_path, "deploy-infra", "ENV=dev", env=laptop)
+        assert deployed.returncode == 0, deployed.output[-4000:]
+
+        assert exports()["ml-models-dev:v1:ListenerArn"] == listener  # the same listener, export unchanged
+        now = elb.describe_listeners(ListenerArns=[listener])["Listeners"][0]
+        assert (now["Protocol"], now["Port"], [c["CertificateArn"] for c in now["Certificates"]]) == (
+            "HTTPS",
+            443,
+            [certificate],
+        )
+        assert routes(listener) == before  # both models' rules, forwarding to their target groups
+        assert api_url("property-valuation-api-dev-infra") == f"https://property-valuation-api.{ZONE}"
+        # The other model's next deploy reads the new protocol (not an export: nothing blocked the change).
+        redeployed = make(shared, tmp_path, "deploy-infra", "ENV=dev", env=laptop)
+        assert redeployed.returncode == 0, redeployed.output[-4000:]
+        assert api_url("rent-estimate-dev-infra") == f"https://rent-estimate.{ZONE}"
+        statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+        for stack in ("ml-models-dev", "property-valuation-api-dev-infra", "rent-estimate-dev-infra"):
+            assert statuses[stack] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), statuses
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+
+
+def test_the_oidc_provider_outlives_a_rerun_with_the_existing_provider_and_the_stack(default_project, tmp_path):
+    """Every repository of the workspace that deploys to the account trusts the one provider: the
+    bootstrap that created it keeps it when re-run with EXISTING_OIDC_PROVIDER_ARN (the resource's
+    condition turns false) and when its stack is deleted (DeletionPolicy and UpdateReplacePolicy Retain)."""
+    project = copy_project(default_project, tmp_path / "own")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://localhost:{port}"
+    emulator = running_emulator(project, port)
+    admin = {
+        **BOOTSTRAP_OIDC,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "admin",
+        "AWS_SECRET_ACCESS_KEY": "admin",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    try:
+        session = boto3.Session("admin", "admin", region_name="eu-west-1")
+        iam, cfn = (session.client(name, endpoint_url=url) for name in ("iam", "cloudformation"))
+
+        def providers() -> list[str]:
+            return [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+
+        first = make(project, tmp_path, "bootstrap", "ENV=dev", env=admin)
+        assert first.returncode == 0, first.output[-3000:]
+        (provider,) = providers()
+        assert provider.endswith("api.bitbucket.org/2.0/workspaces/my-workspace/pipelines-config/identity/oidc")
+
+        again = make(project, tmp_path, "bootstrap", "ENV=dev", env={**admin, "EXISTING_OIDC_PROVIDER_ARN": provider})
+        assert again.returncode == 0, again.output[-3000:]
+        resources = cfn.describe_stack_resources(StackName="property-valuation-api-bootstrap")["StackResources"]
+        assert "BitbucketOidcProvider" not in {r.get("LogicalResourceId") for r in resources}  # not the stack's now
+        assert providers() == [provider]
+        role = iam.get_role(RoleName="property-valuation-api-deploy")["Role"]
+        assert provider in json.dumps(role["AssumeRolePolicyDocument"])
+
+        # A fresh account, whose bootstrap stack still holds the provider: deleting the stack keeps it.
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10)
+        fresh = make(project, tmp_path, "bootstrap", "ENV=dev", env=admin)
+        assert fresh.returncode == 0, fresh.output[-3000:]
+        (provider,) = providers()
+        cfn.delete_stack(StackName="property-valuation-api-bootstrap")
+        cfn.get_waiter("stack_delete_complete").wait(
+            StackName="property-valuation-api-bootstrap", WaiterConfig={"Delay": 1}
+        )
+        assert providers() == [provider]
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)

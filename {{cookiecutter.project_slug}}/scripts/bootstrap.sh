@@ -17,6 +17,12 @@ source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
 parameters=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX")
+# The one hosted zone CloudFormation may add records to: the environment's (own environment
+# with host routing only; infra/params/<env>.json).
+if grep -q '^  HostedZoneId:' "$ROOT/infra/bootstrap.yaml"; then
+  zone="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["environment"].get("HostedZoneId", ""))' "$PARAMS_FILE")"
+  parameters+=("HostedZoneId=$zone")
+fi
 if [ "$DEPLOY_IDENTITY" = oidc ]; then
   oidc_page="copy it from Bitbucket: Repository settings > Pipelines > OpenID Connect"
   uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'

@@ -25,6 +25,24 @@ require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' o
 bucket="$(stack_output "$BOOTSTRAP_STACK" ArtifactBucketName)"
 role="$(stack_output "$BOOTSTRAP_STACK" CloudFormationExecutionRoleArn)"
 
+# This model's tasks leave the VPC through the environment's egress (its outputs NatGateway and
+# Endpoints, contract v1): stop, naming what is missing, before deploying anything.
+check_egress() {
+  local nat endpoints ecs_exec service missing=()
+  nat="$(stack_output "$ENVIRONMENT_STACK" NatGateway)"
+  endpoints="$(stack_output "$ENVIRONMENT_STACK" Endpoints)"
+  [ "$nat" = true ] && return 0
+  ecs_exec="$(python3 -c 'import json, sys; print(str(json.load(open(sys.argv[1])).get("ecs_exec", False)).lower())' "$ROOT/project.json")"
+  [ "$SIDECAR_IMAGE_SOURCE" != public_ecr ] ||
+    missing+=("NAT (sidecar_image_source public_ecr: the tasks pull the CloudWatch agent from public.ecr.aws)")
+  for service in s3 ecr.api ecr.dkr logs monitoring $([ "$ecs_exec" = true ] && echo ssmmessages); do
+    [[ ",$endpoints," == *",$service,"* ]] || missing+=("a VPC endpoint for $service, or NAT")
+  done
+  [ -z "${missing[*]:-}" ] || die "environment $ENVIRONMENT_STACK lacks what this model's tasks need to leave the VPC:
+$(printf '  - %s\n' "${missing[@]}")
+The environment has NAT: $nat; endpoints: $endpoints. Ask its owner to add them (nat_gateways, ecs_exec in the environment's repository), or change this model's answers; nothing was deployed"
+}
+
 mkdir -p "$ROOT/build"
 package() { # TEMPLATE (under infra/) -> the packaged template's path
   local packaged
@@ -44,7 +62,10 @@ if [ "$INFRASTRUCTURE" = own ]; then
   say "stack $ENVIRONMENT_STACK is $(stack_status "$ENVIRONMENT_STACK")"
 fi
 require_stack "$ENVIRONMENT_STACK" "the environment $ENVIRONMENT_PREFIX is deployed by the repository that owns it (infrastructure \"own\"); deploy it to $ENV_NAME first"
+check_egress
 check_listener_rule "$priority"
+# The listener's protocol is the environment's now (not an export: a certificate changes it).
+PARAMETERS+=("ListenerProtocol=$(stack_output "$ENVIRONMENT_STACK" ListenerProtocol)")
 packaged="$(package root.yaml)"
 deploy_stack "$INFRA_STACK" "$packaged" "$role" "${PARAMETERS[@]}"
 say "stack $INFRA_STACK is $(stack_status "$INFRA_STACK")"

@@ -45,6 +45,15 @@ EXCEPTIONS = {
     "vpce:AllowMultiRegion": "VPCEndpoint: endpoints to other regions; the endpoints here serve this region",
     "s3:REST.PUT.OBJECT": "LogGroup: not an IAM action (an S3 access-log operation name); nothing to grant",
     "iam:DeleteRolePermissionsBoundary": "IAM Role: removing a role's boundary, which the role denies (no escalation)",
+    # Scoped by tags and names since issue 24: features no resource here uses, left out.
+    "ec2:CreateVpcEncryptionControl": "VPC: VPC encryption controls, which no VPC here configures",
+    "ecs:PutAccountSetting*": "Cluster: account-wide ECS settings (every cluster's); this cluster sets only its own",
+    "elasticloadbalancing:ModifyIpPools": "LoadBalancer: IPAM pools for its addresses; none here uses one",
+    "logs:CreateLogDelivery": "LogGroup: vended log delivery; the log groups here deliver nowhere",
+    "logs:*IndexPolicy": "LogGroup: field index policies; no log group here has one",
+    "logs:*ResourcePolicy": "LogGroup: a resource policy (account-wide in the API); no log group here has one",
+    "logs:PutBearerTokenAuthentication": "LogGroup: bearer-token ingestion; no log group here takes it",
+    "logs:PutLogGroupDeletionProtection": "LogGroup: deletion protection, which no log group here sets",
 }
 
 
@@ -108,6 +117,13 @@ def unbounded_roles() -> list[str]:
     return found
 
 
+def role_statements(resources: dict) -> list[dict]:
+    """The role's inline statements and those of the template's managed policies attached to it."""
+    role = resources[ROLE]
+    attached = [ref["Ref"] for ref in role.get("Properties", {}).get("ManagedPolicyArns", []) if "Ref" in ref]
+    return inline_statements(role) + [s for name in attached for s in inline_statements(resources[name])]
+
+
 def exception_for(permission: str) -> str | None:
     return next((pattern for pattern in EXCEPTIONS if action_matches(pattern, permission)), None)
 
@@ -121,8 +137,8 @@ def problems() -> tuple[list[str], str]:
         region = "us-east-1"  # the region whose registry gets every resource type first; the summary names it
     types = stack_resource_types()
     needed, unknown = required_permissions(schemas, region, set(types))
-    role = cross_stack.load(ROOT / "infra" / "bootstrap.yaml")["Resources"][ROLE]
-    statements = inline_statements(role)
+    resources = cross_stack.load(ROOT / "infra" / "bootstrap.yaml")["Resources"]
+    statements = role_statements(resources)
     found = [f"{kind} (in {', '.join(sorted(types[kind]))}): no registry schema in {region}" for kind in unknown]
     found += unbounded_roles()
     excepted = 0

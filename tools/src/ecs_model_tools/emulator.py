@@ -38,6 +38,16 @@ checked statically by rehearse.py instead.
 10. Deleting a stack leaves its listener rules on the listener (and so their target
    groups, which a rule still uses); CloudFormation deletes them, and another model's
    rules on the same listener stay.
+11. Conditions on update: a resource whose Condition is false in the new template is
+   "updated" (moto fails with an AttributeError when it was never created), never deleted;
+   CloudFormation deletes it, keeping it when its DeletionPolicy is Retain (as it does when
+   the stack is deleted), and creates it once its condition turns true again.
+12. A nested stack whose parameters change is deleted and created anew, every resource
+   in it replaced; CloudFormation updates it in place (a listener keeps its ARN).
+13. A security group whose rules change is replaced (a new id); CloudFormation changes
+   its rules in place (only GroupName, GroupDescription or VpcId replace a group).
+14. AWS::IAM::OIDCProvider is not a CloudFormation type here (skipped silently): created
+   and deleted through the IAM emulator, so the bootstrap's provider exists.
 """
 
 import contextlib
@@ -48,11 +58,17 @@ import re
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudformation.utils import get_stack_from_s3_url
+from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import JsonRESTError
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.security_groups import SecurityGroup
 from moto.ecr.responses import ECRResponse
 from moto.ecs import models as ecs
 from moto.elbv2 import models as elbv2
+from moto.iam.models import iam_backends
 from moto.server import main
+from moto.utilities.utils import get_partition
 
 
 def nested_stack_output(self, attribute_name):  # 1
@@ -276,6 +292,99 @@ def delete_rule(self, account_id, region_name):  # 10
     elbv2.elbv2_backends[account_id][region_name].delete_rule(self.arn)
 
 
+_update = parsing.ResourceMap.update
+_delete_resource = parsing.ResourceMap._delete_resource
+
+
+def conditions_of(self, template, parameters) -> dict[str, bool]:
+    """The new template's conditions under the new parameters (moto evaluates only the old ones)."""
+    saved = self._template, self.input_parameters, self.resolved_parameters, self.lazy_condition_map
+    parsed = dict(self._parsed_resources)  # the conditions' partials hold this very dict
+    self._template, self.input_parameters, self.resolved_parameters = template, parameters or self.input_parameters, {}
+    try:
+        self.load_parameters()
+        self.load_conditions()
+        return {name: bool(self.lazy_condition_map[name]) for name in template.get("Conditions", {})}
+    finally:
+        self._template, self.input_parameters, self.resolved_parameters, self.lazy_condition_map = saved
+        self._parsed_resources.clear()
+        self._parsed_resources.update(parsed)
+
+
+def update(self, template, parameters=None):  # 11
+    conditions = conditions_of(self, template, parameters)
+    resources = template["Resources"]
+    dropped = {name for name, r in resources.items() if "Condition" in r and not conditions[r["Condition"]]}
+    _update(self, {**template, "Resources": {n: r for n, r in resources.items() if n not in dropped}}, parameters)
+    for name in dropped:
+        self._parsed_resources.pop(name, None)
+
+
+def delete_resource(self, parsed_resource, resource_json):  # 11
+    if parsed_resource is not None and resource_json.get("DeletionPolicy") != "Retain":
+        _delete_resource(self, parsed_resource, resource_json)
+
+
+def update_nested_stack(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # 12
+    properties = cloudformation_json["Properties"]
+    partition = get_partition(region_name)
+    template = get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition=partition)
+    original_resource.update(template, parameters=properties.get("Parameters", {}))
+    return original_resource
+
+
+def update_group(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # 13
+    properties = cloudformation_json["Properties"]
+    backend = ec2_backends[account_id][region_name]
+    original_resource.ingress_rules = []
+    for rule in properties.get("SecurityGroupIngress", []):
+        names = (("SourceSecurityGroupId", "GroupId"), ("SourceSecurityGroupName", "GroupName"))
+        source = {key: rule[name] for name, key in names if rule.get(name)}
+        backend.authorize_security_group_ingress(
+            group_name_or_id=original_resource.id,
+            ip_protocol=rule["IpProtocol"],
+            from_port=rule["FromPort"],
+            to_port=rule["ToPort"],
+            ip_ranges=rule.get("CidrIp", []),
+            source_groups=[source] if source else [],
+            vpc_id=properties.get("VpcId"),
+        )
+    return original_resource
+
+
+class OidcProvider(CloudFormationModel):  # 14
+    __module__ = "moto.iam.models"  # moto's model registry reads the service from the module's name
+
+    def __init__(self, arn: str):
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::OIDCProvider"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        iam = iam_backends[account_id][get_partition(region_name)]
+        url, clients = properties["Url"], properties.get("ClientIdList", [])
+        return cls(iam.create_open_id_connect_provider(url, properties.get("ThumbprintList", []), clients, []).arn)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        iam_backends[account_id][get_partition(region_name)].delete_open_id_connect_provider(resource_name)
+
+    def delete(self, account_id, region_name):
+        iam_backends[account_id][get_partition(region_name)].delete_open_id_connect_provider(self.arn)
+
+
+Stack.update_from_cloudformation_json = classmethod(update_nested_stack)
+SecurityGroup.update_from_cloudformation_json = classmethod(update_group)
+parsing.ResourceMap.update = update
+parsing.ResourceMap._delete_resource = delete_resource
 ECRResponse.describe_images = describe_images
 elbv2.FakeListenerRule.delete = delete_rule
 parsing.ResourceMap.__getitem__ = create_resource

@@ -63,6 +63,7 @@ CONTRACT = f"{ENVIRONMENT_STACK}:{cross_stack.CONTRACT}:"  # the environment's e
 # What the stand-in environment of a "shared" bake is given (its owner's infra/params).
 STANDIN_PARAMETERS = {
     "VpcCidr": "10.0.0.0/16",
+    "FlowLogDays": "0",
     "AlbIngressCidr": "10.0.0.0/16",
     "NatGateways": "single",
     "CertificateArn": "",
@@ -415,7 +416,7 @@ class Rehearsal:
         )
         routes = sorted(listener_rule.routes(rule))
         wanted = sorted(
-            [f"{PROJECT}.{STANDIN_PARAMETERS['HostedZoneName']}"]
+            [f"{PROJECT}.{self.outputs(ENVIRONMENT_STACK)['HostedZoneName']}"]  # the environment's zone
             if CONFIG["routing"] == "host"
             else [f"/{PROJECT}", f"/{PROJECT}/*"]
         )
