@@ -33,7 +33,7 @@ browser: $(STAMP) ## Install Chromium for the docs test
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
 	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto
 
-test-drawn: $(STAMP) ## 200 drawn answer sets, each baked strictly (DRAWN_BAKES, DRAWN_SEED to change; ~1 h on 2 cores)
+test-drawn: $(STAMP) ## 200 drawn answer sets, each baked strictly (DRAWN_BAKES, DRAWN_SEED to change; about 25 min on 2 idle cores)
 	DRAWN_BAKES=$${DRAWN_BAKES:-200} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto tests/test_drawn_answers.py
 
 lint: $(STAMP) ## Lint the template's own Python (hooks, tests, bench, tools)

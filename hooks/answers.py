@@ -62,6 +62,10 @@ def check_text(a):
     return errors
 
 
+# Unquoted, YAML 1.1 reads these as a boolean or null (found by the drawn bakes: project_name NULL).
+YAML_WORDS = {"null": "null", "true": "a boolean", "false": "a boolean", "yes": "a boolean", "off": "a boolean"}
+
+
 def check_names(a):
     errors = []
     slug = a["project_slug"]
@@ -70,6 +74,11 @@ def check_names(a):
             f"project_slug: {slug!r} is not allowed; use 3 to {SLUG_MAX} lowercase letters, "
             "digits and single hyphens, starting with a letter (for example "
             "'property-valuation-api'); it names every AWS resource"
+        )
+    if slug in YAML_WORDS:
+        errors.append(
+            f"project_slug: {slug!r} is read by YAML as {YAML_WORDS[slug]}, not a name (in the compose file "
+            "and the stacks' parameters); choose another slug"
         )
     if slug.startswith("internal-"):
         errors.append(
@@ -368,6 +377,8 @@ def check_environment(a):
             "and single hyphens, starting with a letter (for example 'ml-models'); it names the "
             "environment's stacks <name>-dev and <name>-prod"
         ]
+    if name in YAML_WORDS:
+        return [f"environment_name: {name!r} is read by YAML as {YAML_WORDS[name]}, not a name; choose another"]
     clash = re.compile(r"(?P<a>.+)-(dev|prod)(-.*)?$")
     for one, other in ((name, slug), (slug, name)):
         found = clash.fullmatch(one)

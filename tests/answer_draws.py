@@ -98,8 +98,7 @@ def slug(draw, most: int = checks.SLUG_MAX) -> str:
 
 def free_text(most: int) -> st.SearchStrategy[str]:
     """Any printable text the checks allow: no double quotes, backslashes, backticks or dollars,
-    at most `most` columns. Left out: Jinja's openers ({{, {% and {#), because cookiecutter renders
-    every answer as a Jinja template before any check runs (its own behaviour, not this template's)."""
+    at most `most` columns (Jinja's openers are left out: see no_jinja)."""
     plain = st.text(st.characters(codec="ascii", categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=most)
     anything = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=most)
     longest = st.integers(most - 3, most).flatmap(
@@ -128,8 +127,15 @@ def private_network(draw) -> str:
     return str(ipaddress.ip_network(f"{block.network_address + index * 2 ** (32 - prefix)}/{prefix}"))
 
 
+def no_jinja(answers: dict) -> bool:
+    """Cookiecutter renders every answer as a Jinja template before any check runs, so an answer
+    holding {{, {% or {# (an email's local part may) stops it with Jinja's error: its behaviour,
+    not this template's, and left out of the draws."""
+    return not any(re.search("[{][{%#]", str(value)) for value in answers.values())
+
+
 @st.composite
-def answer_sets(draw) -> dict:
+def _answer_sets(draw) -> dict:
     """One whole set of answers; a missing key takes cookiecutter.json's default (often derived)."""
     a: dict = {}
     a["model_task"] = draw(st.sampled_from(["regression", "classification"]))
@@ -187,3 +193,7 @@ def answer_sets(draw) -> dict:
     a["bitbucket_workspace"] = draw(regex(r"[a-z0-9][a-z0-9_-]{0,61}"))
     a["manual_production_gate"] = draw(st.booleans())
     return a
+
+
+def answer_sets() -> st.SearchStrategy[dict]:
+    return _answer_sets().filter(no_jinja)

@@ -21,6 +21,8 @@ BAD_ANSWERS = [
     ({"project_slug": "Property Valuation"}, "project_slug: 'Property Valuation' is not allowed"),
     ({"project_slug": "a-slug-that-is-far-too-long-for-aws"}, "project_slug"),
     ({"project_slug": "ends-with-"}, "project_slug"),
+    ({"project_name": "NULL"}, "project_slug: 'null' is read by YAML as null, not a name"),
+    ({"environment_name": "false"}, "environment_name: 'false' is read by YAML as a boolean"),
     ({"project_slug": "internal-tools"}, "project_slug: 'internal-tools' must not start with 'internal-'"),
     ({"package_name": "class"}, "package_name: 'class' is not a usable Python package name"),
     ({"package_name": "json"}, "package_name: 'json'"),

@@ -8,7 +8,10 @@ from .settings import settings
 
 def describe(loaded: model.LoadedModel | None) -> str:
     """The docs page's introduction (Markdown): what the service does, the model it serves, how to call it."""
-    about = """{{ cookiecutter.description | trim | wordwrap(50, wrapstring="\n    ") }}"""
+    about = """
+{%- for line in (cookiecutter.description | trim | wordwrap(50)).splitlines() -%}
+{{ line | trim }}{{ "\n    " if not loop.last }}
+{%- endfor %}"""
     if loaded is None:
         served = "The model is not loaded yet."
     else:  # .get: a metadata file without a field must not stop the service over its docs
