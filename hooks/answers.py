@@ -149,7 +149,10 @@ class GeneratedCode:
             source = path.read_text(encoding="utf-8")
             # Jinja expressions become a plain name, so the rest reads as Python tokens.
             text = re.sub(r"\{\{.*?\}\}", "x", re.sub(r"\{%.*?%\}", "", source))
-            tokens = list(tokenize.generate_tokens(StringIO(text).readline))
+            try:
+                tokens = list(tokenize.generate_tokens(StringIO(text).readline))
+            except (tokenize.TokenError, SyntaxError):
+                continue  # a broken template file: the bake's validator names it, with its line
             for first, second in itertools.pairwise(tokens):
                 starts = first.line.lstrip().startswith(first.string + " ")
                 if first.string in ("import", "from") and starts and second.type == tokenize.NAME:

@@ -150,7 +150,7 @@ def test_an_export_in_use_stops_with_the_documented_path(default_project, tmp_pa
     }
     result, _ = run_lib(default_project, tmp_path, f'deploy_stack "$INFRA_STACK" t.yaml {ROLE} A=1', answers)
     assert result.returncode == 1
-    section = "Changing a value the API stack imports"
+    section = "Changing a value a stack imports"
     assert f"docs/operations.md, '{section}'" in result.stderr
     assert f"\n## {section}\n" in (default_project / "docs" / "operations.md").read_text()
 

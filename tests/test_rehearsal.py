@@ -366,10 +366,17 @@ def test_adding_a_certificate_keeps_the_listener_and_every_models_rule(bake_once
             return {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
 
         def routes(listener: str) -> dict[str, list[str]]:
-            """Each model's host names, from the listener's rules and the target groups they forward to."""
+            """Each model's host names, from the listener's production rules and the target groups they
+            forward to (a release's test rule, the same hosts plus its header, is left out)."""
             found = {}
             for rule in elb.describe_rules(ListenerArn=listener)["Rules"]:
-                target = [a.get("TargetGroupArn") for a in rule["Actions"] if a["Type"] == "forward"]
+                if any(c["Field"] == "http-header" for c in rule["Conditions"]):
+                    continue
+                target = [
+                    a.get("TargetGroupArn") or a["ForwardConfig"]["TargetGroups"][0]["TargetGroupArn"]
+                    for a in rule["Actions"]
+                    if a["Type"] == "forward"
+                ]
                 model = next((m for m in ("property-valuation-api", "rent-estimate") if target and
                               exports().get(f"{m}-dev-TargetGroupArn") == target[0]), None)  # fmt: skip
                 hosts = sorted(v for c in rule["Conditions"] for v in c.get("HostHeaderConfig", {}).get("Values", []))

@@ -268,7 +268,7 @@ explain_failure() { # STACK -- after a failed deploy: print why, and stop
     die "the deploy of $stack was rolled back: one of this model's alarms fired or the release check failed (the events above say which); the previous version serves all traffic. See docs/operations.md, 'When a release rolls back', and the release check's log group /aws/lambda/$PROJECT-$ENV_NAME-release-check"
   fi
   if grep -q "cannot be updated as it is in use by" <<<"$events"; then
-    die "deploy of stack $stack failed: it would change an export that the API stack imports, which AWS refuses, so nothing changed. Follow docs/operations.md, 'Changing a value the API stack imports': export the new value under a new name, move the API stack to it, then remove the old export"
+    die "deploy of stack $stack failed: it would change an export that the API stack imports, which AWS refuses, so nothing changed. Follow docs/operations.md, 'Changing a value a stack imports': export the new value under a new name, move the API stack to it, then remove the old export"
   fi
   status="$(stack_status "$stack")"
   if [ "$status" = ROLLBACK_COMPLETE ]; then
