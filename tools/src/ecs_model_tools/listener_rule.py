@@ -34,6 +34,11 @@ def facts() -> dict:
     return json.loads((ROOT / "project.json").read_text())
 
 
+def derived(name: str, modulo: int) -> int:
+    """1 + SHA-256 of the name mod `modulo`: the same number on every deploy, in every repository."""
+    return 1 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % modulo
+
+
 def priority(project: str | None = None) -> int:
     """The priority of `project`'s rule; without a name, this project's (or its chosen one)."""
     if project is None:
@@ -41,25 +46,22 @@ def priority(project: str | None = None) -> int:
         if "listener_rule_priority" in given:
             return int(given["listener_rule_priority"])
         project = given["project"]
-    return 1 + int(hashlib.sha256(project.encode()).hexdigest(), 16) % RANGE
+    return derived(project, RANGE)
 
 
 def test_priority(project: str | None = None) -> int:
     """The test rule's priority: below the production rule's (or its chosen one), so it is seen first."""
-    if project is None:
-        given = facts()
-        if "test_listener_rule_priority" in given:
-            return int(given["test_listener_rule_priority"])
-        project = given["project"]
-        production = priority()
-    else:
-        production = priority(project)
+    given = facts() if project is None else {}
+    if "test_listener_rule_priority" in given:
+        return int(given["test_listener_rule_priority"])
+    production = priority(project)
+    project = project or given["project"]
     if production < 2:
         raise SystemExit(
             "error: the listener rule priority is 1, so no test listener rule can come before it; set "
             '"listener_rule_priority" in project.json to a free number from 2 to 49999'
         )
-    return 1 + int(hashlib.sha256(f"{project}:test".encode()).hexdigest(), 16) % (production - 1)
+    return derived(f"{project}:test", production - 1)
 
 
 def routes(rule: dict) -> list[str]:
