@@ -4,6 +4,8 @@ Bakes run with VALIDATE_STRICT=1, so the post-generation hook fails on a skipped
 well as on a failed one: every bake in these tests is fully validated.
 """
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -49,39 +51,42 @@ def bake(cookies, **answers):
 
 
 @pytest.fixture(scope="session")
-def default_project(cookies_session) -> Path:
-    """The project a user gets with every default, baked once per test session."""
-    result = cookies_session.bake()
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
-
-
-@pytest.fixture(scope="session")
-def bake_once(request, cookies_session):
-    """bake_once(answers) -> the project baked with these answers, baked once per session and
-    shared by every test that asks for the same answers (bakes are what the suite spends its
-    time on); no answers is the default project. Tests that change a project copy it first."""
-    baked: dict[str, Path] = {}
+def bake_once(cookies_session, tmp_path_factory):
+    """bake_once(answers) -> the project baked with these answers, baked once per test run and
+    shared by every test that asks for the same answers, on every pytest-xdist worker (bakes are
+    what the suite spends its time on; a lock file makes the other workers wait for the first).
+    Tests that change a project copy it first (copy_project)."""
+    shared = tmp_path_factory.getbasetemp().parent / "bakes"  # the workers' common parent
+    shared.mkdir(exist_ok=True)
 
     def get(answers: dict) -> Path:
-        if not answers:
-            return request.getfixturevalue("default_project")
-        key = json.dumps(answers, sort_keys=True)
-        if key not in baked:
-            result = bake(cookies_session, **answers)
-            assert result.exit_code == 0, result.exception
-            baked[key] = Path(result.project_path)
-        return baked[key]
+        key = hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:16]
+        with open(shared / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (shared / key).is_dir():
+                result = bake(cookies_session, **answers)
+                assert result.exit_code == 0, result.exception
+                staging = shared / f"{key}.tmp"
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir()
+                Path(result.project_path).rename(staging / Path(result.project_path).name)
+                staging.rename(shared / key)  # complete, or not there at all
+        (project,) = (shared / key).iterdir()
+        return project
 
     return get
 
 
 @pytest.fixture(scope="session")
-def access_keys_project(cookies_session) -> Path:
-    """The other deploy identity, without the manual production gate, baked once per session."""
-    result = bake(cookies_session, deploy_identity="access_keys", manual_production_gate=False)
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
+def default_project(bake_once) -> Path:
+    """The project a user gets with every default."""
+    return bake_once({})
+
+
+@pytest.fixture(scope="session")
+def access_keys_project(bake_once) -> Path:
+    """The other deploy identity, without the manual production gate."""
+    return bake_once({"deploy_identity": "access_keys", "manual_production_gate": False})
 
 
 def copy_project(project: Path, destination: Path) -> Path:
@@ -89,3 +94,16 @@ def copy_project(project: Path, destination: Path) -> Path:
     target = destination / project.name
     shutil.copytree(project, target, ignore=shutil.ignore_patterns(".venv", "build", "__pycache__"))
     return target
+
+
+# The tests that bake and run whole projects, started first so that the fast ones fill the gaps at
+# the end (`make test` runs pytest-xdist with --dist worksteal: an idle worker takes queued tests).
+SLOW_FIRST = ["test_fresh_clone", "test_rehearsal", "test_swap", "test_drawn_answers", "test_matrix", "test_docs"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)

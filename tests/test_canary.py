@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from ecs_model_tools import release_check
 
 from .cfn_values import load_template
 from .conftest import TOOL, run
@@ -232,8 +233,7 @@ def test_the_test_listener_rule_needs_its_header_and_comes_first(rollout):
     ]
     assert [c for c in test["Conditions"] if c["Field"] != "http-header"] == production["Conditions"]
     assert test["Priority"] == {"Ref": "TestListenerRulePriority"}
-    hook = (project / "infra" / "hook" / "release_check.py").read_text()
-    assert 'HEADER = "X-Release-Check"' in hook
+    assert release_check.HEADER == "X-Release-Check"
     priority = run([*TOOL, "listener-rule", "priority"], project)
     test_priority = run([*TOOL, "listener-rule", "test-priority"], project)
     assert 1 <= int(test_priority.stdout) < int(priority.stdout) <= 49999
@@ -263,11 +263,11 @@ def test_the_release_check_is_a_small_stdlib_lambda_in_the_vpc(default_project):
     assert (int(major), int(minor)) >= (3, 12)
     assert set(function["VpcConfig"]) == {"SubnetIds", "SecurityGroupIds"}
     assert function["Timeout"] <= 900
-    # The packaged folder is what scripts/deploy-api.sh fills: the handler and model.json.
+    # The packaged folder is what scripts/deploy-api.sh fills: the tool's handler and model.json.
     deploy = (default_project / "scripts" / "deploy-api.sh").read_text()
-    assert function["Code"] == "../build/release_check" and 'check_folder="$ROOT/build/release_check"' in deploy
-    assert 'cp "$ROOT/model/artifacts/model.json" "$check_folder/"' in deploy
-    source = (default_project / "infra" / "hook" / "release_check.py").read_text()
+    assert function["Code"] == "../build/release_check"
+    assert "ecs-model-tools release-check build/release_check model/artifacts/model.json" in deploy
+    source = Path(release_check.__file__).read_text()
     imported = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
     assert len(source.splitlines()) < 150

@@ -111,7 +111,6 @@ BASE_FILES = {
     "infra/dashboard.yaml",
     "infra/ecr.yaml",
     "infra/ecs.yaml",
-    "infra/hook/release_check.py",
     "infra/environment/endpoints.yaml",
     "infra/environment/environment.yaml",
     "infra/environment/load-balancer.yaml",

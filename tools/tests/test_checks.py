@@ -1,8 +1,10 @@
 """The checks on a rendered project: they pass, and each catches what it exists for."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +86,24 @@ def test_the_pipeline_check_names_a_step_that_calls_nothing_the_project_has(proj
     result = run(project, "validate", "pipeline-steps")
     assert result.returncode == 1
     assert "validate-everything" in result.stdout
+
+
+def test_a_checkers_pass_is_remembered_by_the_bytes_it_read_and_a_failure_never(project, tmp_path):
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+
+    def hadolint():
+        return subprocess.run(tool("validate", "hadolint"), cwd=project, capture_output=True, text=True, env=env)
+
+    assert hadolint().returncode == 0
+    kept = list((tmp_path / "cache").rglob("*"))
+    assert len([p for p in kept if p.is_file()]) == 1
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "\nRUN cd /tmp\n")  # DL3003: a change the cache must not hide
+    failed = hadolint()
+    assert failed.returncode == 1 and "DL3003" in failed.stdout
+    assert hadolint().returncode == 1  # and not remembered
+    assert len([p for p in (tmp_path / "cache").rglob("*") if p.is_file()]) == 1

@@ -2,8 +2,8 @@
 # Deploy the API stack <project>-<env>-api with the image of this commit, then wait until
 # the ECS service is stable. A rollout the circuit breaker or this model's alarms roll back
 # fails this step; so does a canary or linear release whose release check fails. The release
-# check's code (infra/hook/release_check.py) is packaged with model/artifacts/model.json, the
-# answers it expects to the documented examples (the build step's artifact in the pipeline).
+# check (a Lambda function; its code is the template tool's ecs_model_tools/release_check.py) is
+# packaged with model/artifacts/model.json, the answers it expects to the documented examples.
 # Then the images the service runs are tagged "running" (the ones before, "previous"),
 # which the repositories' lifecycle policy never expires.
 #
@@ -26,13 +26,10 @@ bucket="$(stack_output "$BOOTSTRAP_STACK" ArtifactBucketName)"
 repository="$(stack_output "$INFRA_STACK" RepositoryName)"
 image_in_ecr "$repository" "$IMAGE_TAG" ||
   die "image $repository:$IMAGE_TAG is not in ECR: run 'make build-push ENV=$ENV_NAME' first"
-check_folder="$ROOT/build/release_check" # infra/api.yaml's ReleaseCheck Code
-rm -rf "$check_folder" && mkdir -p "$check_folder"
-cp "$ROOT/infra/hook/release_check.py" "$check_folder/"
 [ -f "$ROOT/model/artifacts/model.json" ] ||
   die "model/artifacts/model.json is missing: the release check needs the model's expected answers (run 'make build-push ENV=$ENV_NAME' first; in the pipeline, the build step passes it on as an artifact)"
-cp "$ROOT/model/artifacts/model.json" "$check_folder/"
-if ! python3 "$check_folder/release_check.py" "$check_folder/model.json"; then
+# infra/api.yaml's ReleaseCheck Code: the tool's release check, with this model's expected answers.
+if ! (cd "$ROOT" && ecs-model-tools release-check build/release_check model/artifacts/model.json); then
   # ROLLING never calls the release check; CANARY and LINEAR would fail every release without the answers.
   printf '%s\n' "${PARAMETERS[@]}" | grep -qx 'DeploymentStrategy=ROLLING' ||
     die "model/artifacts/model.json cannot check a canary or linear release (above): train the model again with 'make train'"

@@ -1,10 +1,9 @@
-"""The release check (infra/hook/release_check.py, ECS's lifecycle hook) against a real uvicorn
-process of this service: it passes a revision that answers the documented examples as model.json
+"""The release check (ECS's lifecycle hook; its code is the template tool's release_check.py)
+against a real uvicorn process of this service: it passes a revision that answers the documented examples as model.json
 recorded them, and fails one that answers one example differently, another model, an error and
 a timeout. The expected answers are recorded here by asking the real service, as model.json
 records them: {"request": example, "response": answer without model_version}."""
 
-import importlib.util
 import json
 import socket
 import threading
@@ -12,17 +11,14 @@ import time
 
 import httpx2 as httpx
 import pytest
+from ecs_model_tools import release_check
 
 from {{ cookiecutter.package_name }} import contract
 from {{ cookiecutter.package_name }}.contract import EXAMPLES
 
-from .conftest import ROOT, ROUTE, needs_training, serving
+from .conftest import ROUTE, needs_training, serving
 
 TOLERANCE = getattr(contract, "TOLERANCE", 1e-6)  # the contract's declared tolerance, where it has one
-
-spec = importlib.util.spec_from_file_location("release_check", ROOT / "infra" / "hook" / "release_check.py")
-release_check = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(release_check)
 
 
 @pytest.fixture(scope="module")
@@ -140,4 +136,5 @@ def test_a_model_json_without_the_answers_fails_the_release(revision, tmp_path, 
     answer = run_hook(tmp_path, monkeypatch, url, {"version": model["version"]})
     assert answer == {"hookStatus": "FAILED"}
     assert "records no tolerance, examples" in capsys.readouterr().out
-    assert release_check.main([str(tmp_path / "model.json")]) == 1
+    assert release_check.package([str(tmp_path / "code"), str(tmp_path / "model.json")]) == 1
+    assert release_check.package([str(tmp_path / "code"), str(tmp_path / "missing.json")]) == 1

@@ -8,6 +8,7 @@ A check whose tool is not installed is skipped and says how to install it; with 
 """
 
 import argparse
+import hashlib
 import importlib.util
 import os
 import re
@@ -21,13 +22,16 @@ from pathlib import Path
 
 import yaml
 
-from . import cfn_role_check, cross_stack, deploy_policy_check, openapi_snapshot
+from . import __version__, cfn_role_check, cross_stack, deploy_policy_check, openapi_snapshot
 from .pipeline_check import problems as pipeline_problems
 
 ROOT = cross_stack.ROOT
 INSTALL = "make validate"  # installs the pinned tools into .venv first, then runs every check
 SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".ruff_cache", ".pytest_cache", "node_modules"}
 JINJA = re.compile("[{][{]|[{]%|[{]#")  # written so this file holds no Jinja opener itself
+# A checker's pass, remembered by what it read (below). VALIDATE_CACHE=0 runs every checker.
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecs-model-tools" / "validate"
+CONFIGS = (".cfnlintrc", ".cfnlintrc.yaml", ".checkov.yaml", ".checkov.yml", ".hadolint.yaml", ".shellcheckrc")
 
 
 @dataclass
@@ -51,15 +55,39 @@ def tool(name: str) -> str | None:
     return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
 
 
-def run_tool(name: str, *args: str) -> Result:
+def pass_key(command: str, args: list[str], inputs: list[str]) -> Path | None:
+    """Where a checker's pass is kept: a hash of its executable, its arguments and the bytes of
+    every file it reads (`inputs`, and any checker config file at the root). The same run on the
+    same bytes then passes at once; a failure is never kept (as ruff's and pre-commit's caches)."""
+    if os.environ.get("VALIDATE_CACHE") == "0":
+        return None
+    stat = Path(command).resolve().stat()
+    digest = hashlib.sha256(f"{__version__} {command} {stat.st_size} {stat.st_mtime_ns} {args}".encode())
+    for path in [*inputs, *(c for c in CONFIGS if (ROOT / c).is_file())]:
+        digest.update(f"\0{path}\0".encode() + (ROOT / path).read_bytes())
+    return CACHE / digest.hexdigest()
+
+
+def remember(key: Path | None, result: Result) -> Result:
+    if key is not None and result.status == "pass":
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(result.summary)
+    return result
+
+
+def run_tool(name: str, *args: str, inputs: list[str] | None = None) -> Result:
+    """Run a checker from the project root; with `inputs`, a pass is remembered (pass_key)."""
     command = tool(name)
     if command is None:
         return Result("skip", f"{name} is not installed")
+    key = pass_key(command, list(args), inputs) if inputs is not None else None
+    if key is not None and key.is_file():
+        return Result("pass", key.read_text())
     proc = subprocess.run([command, *args], cwd=ROOT, capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip().splitlines()
     if proc.returncode != 0:
         return Result("fail", f"{name} exit {proc.returncode}", output[-40:])
-    return Result("pass", f"{name} found no problems")
+    return remember(key, Result("pass", f"{name} found no problems"))
 
 
 def check_yaml() -> Result:
@@ -112,11 +140,12 @@ def check_ruff() -> Result:
 
 
 def check_hadolint() -> Result:
-    return run_tool("hadolint", "Dockerfile")
+    return run_tool("hadolint", "Dockerfile", inputs=["Dockerfile"])
 
 
 def check_compose() -> Result:
-    return run_tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml")
+    compose = "docker-compose.yml"
+    return run_tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec", compose, inputs=[compose])
 
 
 def templates() -> list[str]:
@@ -131,7 +160,7 @@ def check_cfn_lint() -> Result:
     # nested stacks (TemplateURL: ./x.yaml) and checks the parameters and outputs they
     # exchange. W3002 says such local URLs only work after `aws cloudformation package`,
     # which is exactly how scripts/ deploy them.
-    result = run_tool("cfn-lint", "--ignore-checks", "W3002", "--", *templates())
+    result = run_tool("cfn-lint", "--ignore-checks", "W3002", "--", *templates(), inputs=templates())
     if result.status == "pass":
         result.summary = f"0 errors, 0 warnings in {len(templates())} templates (W3002 ignored)"
     return result
@@ -146,6 +175,9 @@ def check_checkov() -> Result:
     paths = [*templates(), "Dockerfile"]
     options = ["--framework", "cloudformation", "dockerfile", "--skip-download", "--compact", "--quiet"]
     files_args = [arg for path in paths for arg in ("-f", path)]
+    key = pass_key(command, [*files_args, *options], paths)
+    if key is not None and key.is_file():
+        return Result("pass", key.read_text())
     proc = subprocess.run([command, *files_args, *options], cwd=ROOT, capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip().splitlines()
     # "<framework> scan results:" is followed by "Passed checks: N, Failed checks: N, Skipped checks: N".
@@ -157,7 +189,7 @@ def check_checkov() -> Result:
     }
     if proc.returncode != 0 or set(counts) != {"cloudformation", "dockerfile"}:
         return Result("fail", f"checkov exit {proc.returncode}", output[-60:])
-    return Result("pass", "; ".join(f"{kind} {line}" for kind, line in sorted(counts.items())))
+    return remember(key, Result("pass", "; ".join(f"{kind} {line}" for kind, line in sorted(counts.items()))))
 
 
 def check_cross_stack() -> Result:
@@ -188,12 +220,13 @@ def check_deploy_policy() -> Result:
 
 
 def check_bitbucket() -> Result:
-    return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml")
+    pipeline = "bitbucket-pipelines.yml"
+    return run_tool("check-jsonschema", "--builtin-schema", "vendor.bitbucket-pipelines", pipeline, inputs=[pipeline])
 
 
 def check_shellcheck() -> Result:
     scripts = [str(path.relative_to(ROOT)) for path in files("scripts/*.sh")]
-    return run_tool("shellcheck", "--external-sources", "--source-path=SCRIPTDIR", *scripts)
+    return run_tool("shellcheck", "--external-sources", "--source-path=SCRIPTDIR", *scripts, inputs=scripts)
 
 
 def check_pipeline_steps() -> Result:

@@ -7,15 +7,15 @@ X-Release-Check) and compares each answer with the recorded one: every number wi
 model.json's "tolerance", every other value equal, and model_version equal to model.json's
 "version" (so the answer came from the model being released). A different answer, an error
 status, an unreadable answer or a timeout returns FAILED: ECS then rolls the release back
-before production sees it. Standard library only; scripts/deploy-api.sh packages this file with
-model/artifacts/model.json beside it.
-
-    python release_check.py model.json     checks that a model.json holds what the check needs
+before production sees it. Standard library only: the deploy packages this file, as it is, with
+the project's model/artifacts/model.json beside it (`package`, run by scripts/deploy-api.sh as
+`ecs-model-tools release-check FOLDER MODEL_JSON`).
 """
 
 import json
 import math
 import os
+import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -122,15 +122,21 @@ def handler(event, context) -> dict:
     return {"hookStatus": status}
 
 
-def main(argv: list[str]) -> int:
+def package(argv: list[str]) -> int:
+    """release-check FOLDER MODEL_JSON: FOLDER becomes the function's code, this file and the
+    model.json it compares answers with. Exit 1 if that model.json cannot check a release."""
+    if len(argv) != 2:
+        print("usage: ecs-model-tools release-check FOLDER MODEL_JSON", file=sys.stderr)
+        return 2
+    folder, expected = Path(argv[0]), Path(argv[1])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copyfile(__file__, folder / "release_check.py")
     try:
-        model = load(Path(argv[0]))
-    except (OSError, ValueError, IndexError) as error:
+        shutil.copyfile(expected, folder / "model.json")
+        model = load(folder / "model.json")
+    except (OSError, ValueError) as error:
         print(f"release check: {error}", file=sys.stderr)
         return 1
     print(f"release check: {len(model['examples'])} documented examples, tolerance {model['tolerance']}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
