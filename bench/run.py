@@ -68,12 +68,17 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True, text=True, **kwargs)
 
 
-def bake_and_train(workdir: Path, template: Path, extra_context: list[str]) -> Path:
+def bake_and_train(workdir: Path, template: Path, extra_context: list[str], imported: list[str] | None) -> Path:
+    """The bake with its sample trained, or with `imported` (MODEL DATA TARGET) served as make import-model does."""
     cookiecutter = shutil.which("cookiecutter", path=VENV_BIN) or shutil.which("cookiecutter")
     bake = [cookiecutter, "--no-input", "--accept-hooks", "no", "--output-dir", str(workdir), str(template)]
     run([*bake, *extra_context], workdir)
     [project] = [p for p in workdir.iterdir() if p.is_dir()]
-    run([sys.executable, "-m", "model.train"], project)
+    if imported:
+        model, data, target = (str(Path(imported[0]).resolve()), str(Path(imported[1]).resolve()), imported[2])
+        run([sys.executable, "-m", "model.import_model", "--model", model, "--data", data, "--target", target], project)
+    else:
+        run([sys.executable, "-m", "model.train"], project)
     return project
 
 
@@ -400,6 +405,13 @@ def main() -> None:
         "(default 1: the machine's last CPU; 'all': no limit)",
     )
     parser.add_argument("--extra-context", nargs="+", default=[], metavar="KEY=VALUE", help="cookiecutter answers")
+    parser.add_argument(
+        "--import-model",
+        nargs=3,
+        metavar=("MODEL", "DATA", "TARGET"),
+        help="serve this model as `make import-model` does instead of the trained sample (bench/text_pipeline.py "
+        "writes one); the peers serve the sample's float matrix only, so run it with --peers and no peer",
+    )
     parser.add_argument("--note", default="", help="a line for the report, e.g. what else ran on the machine")
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "latest.md")
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="template to bake (default: this one)")
@@ -416,6 +428,8 @@ def main() -> None:
         parser.error("keep runs bounded: --rounds 1..10, --runs 1..5, --duration 1..60 s, --concurrency 1..512")
     if bad := [item for item in args.extra_context if "=" not in item]:
         parser.error(f"--extra-context takes key=value, not {bad}")
+    if args.import_model and args.peers:
+        parser.error("--import-model: the peers serve the sample's float matrix; add --peers with no name")
 
     if args.cpus != "all":
         available = sorted(os.sched_getaffinity(0))
@@ -434,7 +448,7 @@ def main() -> None:
     heavy: dict = {}
     try:
         print(f"baking and training in {workdir} ...", flush=True)
-        project = bake_and_train(workdir, args.template, args.extra_context)
+        project = bake_and_train(workdir, args.template, args.extra_context, args.import_model)
         light_model = project / "model/artifacts/model.onnx"
         servers = servers_for(project, workdir, peer_bins, statsd_port, light_model)
         service = servers["service"]
@@ -530,6 +544,9 @@ def main() -> None:
             "batch_rows": args.batch_rows,
             "batch_clients": args.batch_clients,
             "extra_context": args.extra_context,
+            "imported_model": [Path(args.import_model[0]).name, Path(args.import_model[1]).name, args.import_model[2]]
+            if args.import_model
+            else None,
             "routes": {k: api[k] for k in ("single", "batch", "batch_key")},
             "command": " ".join(servers["service"].command),
             "peers": {
@@ -654,7 +671,8 @@ def render(report: dict) -> str:
         "# Benchmark: the generated service, the framework's ceiling and its peers",
         "",
         f"- Date: {report['date']}; template commit {report['template_commit']}"
-        + (f"; bake answers {' '.join(s['extra_context'])}" if s["extra_context"] else "; the default bake"),
+        + (f"; bake answers {' '.join(s['extra_context'])}" if s["extra_context"] else "; the default bake")
+        + (f"; imported model {' '.join(s['imported_model'])}" if s.get("imported_model") else ""),
         f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}",
         f"- Load average (1 min): {report['load_average_before_after'][0]} before, "
         f"{report['load_average_before_after'][1]} after, {load[0]} / {load[1]} / {load[2]} (min / median / max) "

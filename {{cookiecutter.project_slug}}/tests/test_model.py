@@ -78,7 +78,8 @@ def test_a_changed_model_file_is_refused(artifact, tmp_path, change):
 
 def test_an_edited_tree_would_load_and_serve_other_values_without_the_hash(artifact, tmp_path):
     """Why the SHA-256: ONNX Runtime loads the edited model, and it answers differently."""
-    rows = model.load(artifact).model_input([contract.{{ cookiecutter.__item_class }}(**row) for row in drawn_requests(500)])
+    items = [contract.{{ cookiecutter.__item_class }}(**row) for row in drawn_requests(500)]
+    rows = model.load(artifact).model_input(items)
     original, edited = (
         onnxruntime.InferenceSession(path).run(None, rows)[0]
         for path in (str(artifact), str(changed_copy(artifact, tmp_path, "weight")))
