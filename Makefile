@@ -12,13 +12,15 @@ BAKED := $(VENV)/lock/property-valuation-api
 .DEFAULT_GOAL := bake
 
 # uv from PyPI by pip (all a fresh machine needs is python3 and make), then exactly uv.lock:
-# the template's tools, the generated project's pins and the tool in tools/ (editable).
+# the template's tools, the generated project's pins and the tool in tools/ (editable), compiled
+# to bytecode once here: uv does not by default, and the suite starts thousands of Python
+# processes (checkov, cfn-lint, the AWS CLI) that would each compile their imports again.
 $(STAMP): pyproject.toml uv.lock tools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (set PYTHON=python3.12 for another interpreter)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --quiet uv==0.13.9
-	$(UV) sync --quiet --locked
+	$(UV) sync --quiet --locked --compile-bytecode
 	touch $@
 
 bake: $(STAMP) ## Bake the defaults into build/, fully validated
