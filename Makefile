@@ -33,7 +33,7 @@ browser: $(STAMP) ## Install Chromium for the docs test
 	$(MAKE) -C $(VENV)/bake/property-valuation-api browser
 
 test: $(STAMP) browser ## Run the template's tests (bakes many configurations; the docs test needs Chromium)
-	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto --dist worksteal
+	REQUIRE_BROWSER=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto --dist load --maxschedchunk 1
 
 test-drawn: $(STAMP) ## 200 drawn answer sets, each baked strictly (DRAWN_BAKES, DRAWN_SEED to change; about 25 min on 2 idle cores)
 	DRAWN_BAKES=$${DRAWN_BAKES:-200} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n auto tests/test_drawn_answers.py

@@ -97,7 +97,7 @@ def copy_project(project: Path, destination: Path) -> Path:
 
 
 # The tests that bake and run whole projects, started first so that the fast ones fill the gaps at
-# the end (`make test` runs pytest-xdist with --dist worksteal: an idle worker takes queued tests).
+# the end (`make test` hands pytest-xdist's workers one test at a time: --maxschedchunk 1).
 SLOW_FIRST = ["test_fresh_clone", "test_rehearsal", "test_swap", "test_drawn_answers", "test_matrix", "test_docs"]
 
 

@@ -32,13 +32,15 @@ MATRIX = [
     {  # every bake-time fact of project.json differs from the defaults (test_scripts_are_the_same_...)
         "nat_gateways": "single",
         "sidecar_image_source": "public_ecr",
+        "task_cpu": "1024",
+        "task_memory": "2048",
         "deploy_identity": "access_keys",
+        "manual_production_gate": False,
         "aws_region": "us-east-2",
         "dev_account_id": "333333333333",
         "prod_account_id": "444444444444",
         "bitbucket_workspace": "acme",
     },
-    {"nat_gateways": "per_az", "sidecar_image_source": "ecr_copy"},
     {"deploy_identity": "oidc", "manual_production_gate": False, "production_rollout": "rolling"},
     {  # a second model for the environment of the defaults (ml-models): tests/test_rehearsal.py deploys both
         "project_name": "Rent Estimate",
@@ -63,7 +65,6 @@ MATRIX = [
         "production_rollout": "linear",
     },
     {"python_version": "3.13", "task_cpu": "4096", "task_memory": "8192", "az_count": "3", "ecs_exec": True},
-    {"task_cpu": "1024", "task_memory": "2048", "deploy_identity": "access_keys", "manual_production_gate": False},
     {
         "task_cpu": "2048",
         "task_memory": "4096",
