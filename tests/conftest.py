@@ -56,7 +56,9 @@ def bake_once(cookies_session, tmp_path_factory):
     shared by every test that asks for the same answers, on every pytest-xdist worker (bakes are
     what the suite spends its time on; a lock file makes the other workers wait for the first).
     Tests that change a project copy it first (copy_project)."""
-    shared = tmp_path_factory.getbasetemp().parent / "bakes"  # the workers' common parent
+    # This run's own directory: under pytest-xdist each worker's base is a child of the run's.
+    run_dir = tmp_path_factory.getbasetemp()
+    shared = (run_dir.parent if os.environ.get("PYTEST_XDIST_WORKER") else run_dir) / "bakes"
     shared.mkdir(exist_ok=True)
 
     def get(answers: dict) -> Path:

@@ -238,3 +238,21 @@ def test_the_guard_refuses_another_account_or_region_than_project_json_names(
     result, _ = run_lib(project, tmp_path, f"AWS_DEFAULT_REGION={region} guard_account", answers)
     assert result.returncode == 1
     assert f"error: {message}" in result.stderr, result.stderr
+
+
+def test_rollback_finds_the_commit_of_the_image_tagged_previous(default_project, tmp_path):
+    """make rollback deploys the commit the "previous" tag names (its other tag); none is no commit,
+    and any other error stops the step."""
+    answers = {"ecr describe-images": {"stdout": "previous\t4a36949769cef0b4a8028e1edcb2ecda31680fd8\n"}}
+    result, calls = run_lib(default_project, tmp_path, 'image_commit "p-dev/api" previous', answers)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4a36949769cef0b4a8028e1edcb2ecda31680fd8"
+    assert ["ecr", "describe-images", "--repository-name", "p-dev/api", "--image-ids", "imageTag=previous"] in [
+        call[:6] for call in calls
+    ]
+    missing = {"ecr describe-images": {"stderr": "An error occurred (ImageNotFoundException)", "exit": 254}}
+    result, _ = run_lib(default_project, tmp_path, 'image_commit "p-dev/api" previous', missing)
+    assert result.returncode == 0 and result.stdout == ""
+    denied = {"ecr describe-images": {"stderr": "An error occurred (AccessDeniedException)", "exit": 254}}
+    result, _ = run_lib(default_project, tmp_path, 'image_commit "p-dev/api" previous', denied)
+    assert result.returncode == 1 and "could not read p-dev/api:previous from ECR" in result.stderr

@@ -50,7 +50,7 @@ def assert_rehearsal_passed(result, project="property-valuation-api"):
     assert result.returncode == 0, result.output[-4000:]
     _, failed, emulated, static = map(int, SUMMARY.search(result.stdout).groups())
     assert failed == 0 and emulated >= 10 and static >= 5
-    for target in ("bootstrap", "deploy-infra", "build-push", "deploy-api"):
+    for target in ("bootstrap", "deploy-infra", "build-push", "deploy-api", "rollback"):
         assert f"--- {target}: ok" in result.stdout
     for check in (
         "stacks complete",
@@ -63,6 +63,7 @@ def assert_rehearsal_passed(result, project="property-valuation-api"):
         "alarm rollback; prod releases with the check",
         "test listener rule: header, before production",
         "release check packaged with model.json",
+        "rollback serves the previous image, rolling",
     ):
         assert re.search(rf"PASS  \w+ +{re.escape(check)}", result.stdout), check
     assert f"No changes to deploy. Stack {project}-dev-infra is up to date" in result.stdout

@@ -8,15 +8,16 @@
 # which the repositories' lifecycle policy never expires.
 #
 #   scripts/deploy-api.sh dev|prod       (make deploy-api ENV=dev)
-# IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop.
+# IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. With ROLLBACK=1 (make
+# rollback) it deploys the image tagged "previous" instead, rolling, without the release check.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
 IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
 require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
-stack_parameters api "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
-  "ImageTag=$IMAGE_TAG"
+common=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX")
+stack_parameters api "${common[@]}" "ImageTag=$IMAGE_TAG"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"
@@ -24,15 +25,20 @@ require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
 role="$(stack_output "$BOOTSTRAP_STACK" CloudFormationExecutionRoleArn)"
 bucket="$(stack_output "$BOOTSTRAP_STACK" ArtifactBucketName)"
 repository="$(stack_output "$INFRA_STACK" RepositoryName)"
+if [ -n "${ROLLBACK:-}" ]; then # make rollback: the image tagged "previous", which ran healthy, rolling at once
+  IMAGE_TAG="$(image_commit "$repository" previous)"
+  [ -n "$IMAGE_TAG" ] || die "no image of $repository is tagged previous: $ENV_NAME has had one release, nothing to roll back to"
+  stack_parameters api "${common[@]}" "ImageTag=$IMAGE_TAG"
+  PARAMETERS=("${PARAMETERS[@]/#DeploymentStrategy=*/DeploymentStrategy=ROLLING}")
+  say "rolling $ENV_NAME back to $IMAGE_TAG, the release before the one running (rolling: it ran healthy before)"
+fi
 image_in_ecr "$repository" "$IMAGE_TAG" ||
   die "image $repository:$IMAGE_TAG is not in ECR: run 'make build-push ENV=$ENV_NAME' first"
-[ -f "$ROOT/model/artifacts/model.json" ] ||
-  die "model/artifacts/model.json is missing: the release check needs the model's expected answers (run 'make build-push ENV=$ENV_NAME' first; in the pipeline, the build step passes it on as an artifact)"
 # infra/api.yaml's ReleaseCheck Code: the tool's release check, with this model's expected answers.
 if ! (cd "$ROOT" && ecs-model-tools release-check build/release_check model/artifacts/model.json); then
   # ROLLING never calls the release check; CANARY and LINEAR would fail every release without the answers.
   printf '%s\n' "${PARAMETERS[@]}" | grep -qx 'DeploymentStrategy=ROLLING' ||
-    die "model/artifacts/model.json cannot check a canary or linear release (above): train the model again with 'make train'"
+    die "model/artifacts/model.json is missing or cannot check a canary or linear release (above): run 'make train' (in the pipeline, the build step passes it on as an artifact)"
   say "warning: the release check could not use model.json (above); $ENV_NAME rolls, so nothing calls it"
 fi
 packaged="$ROOT/build/api.$ENV_NAME.yaml"

@@ -355,6 +355,16 @@ mark_running() { # REPOSITORY TAG
   say "$repository: $2 is tagged running${running:+; the image it replaced, previous}"
 }
 
+image_commit() { # REPOSITORY TAG -> the commit tag of the image TAG names, or nothing if no image has TAG
+  local tags
+  if ! tags="$(aws ecr describe-images --repository-name "$1" --image-ids "imageTag=$2" \
+    --query 'imageDetails[0].imageTags' --output text 2>&1)"; then
+    [[ "$tags" == *ImageNotFoundException* ]] || die "could not read $1:$2 from ECR: $tags"
+    return 0
+  fi
+  tr '\t' '\n' <<<"$tags" | grep -vxE 'running|previous|None' | head -n 1
+}
+
 image_digest() { # REPOSITORY TAG -> digest, or nothing if the tag is not there
   local digest
   digest="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \

@@ -514,6 +514,21 @@ class Rehearsal:
             ),
         ]
 
+    def check_rollback(self, first_commit: str, second_commit: str) -> Check:
+        """make rollback deployed the image tagged previous, rolling, and the tags changed places."""
+        _, _, images = self.service_image()
+        tagged = {tag: tags for tags in self.image_tags().values() for tag in tags}
+        strategy = self.outputs(API_STACK).get("DeploymentStrategy")
+        return Check(
+            "emulated",
+            "rollback serves the previous image, rolling",
+            any(image.endswith(":" + first_commit) for image in images)
+            and {"running", first_commit} <= tagged.get(first_commit, set())
+            and {"previous", second_commit} <= tagged.get(second_commit, set())
+            and strategy == "ROLLING",
+            f"service runs {[i.rsplit('/', 1)[-1] for i in images]}; strategy {strategy}",
+        )
+
 
 def api_imports() -> list[str]:
     """Export names infra/api.yaml imports, for this project and environment."""
@@ -679,6 +694,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
                 rehearsal.deploy(second, build=2)
                 checks += rehearsal.check_second_deploy(before, second, first)
+                print(f"\nrehearse: make rollback, from a laptop with an admin's keys: back to commit {first}")
+                rehearsal.run("rollback", rehearsal.admin_env)
+                checks.append(rehearsal.check_rollback(first, second))
         except StepFailed as failure:
             print(f"\nrehearse: {failure}; the output above says why", file=sys.stderr)
             return 1
