@@ -14,8 +14,12 @@
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
-require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
+if [ -n "${ROLLBACK:-}" ]; then
+  IMAGE_TAG=previous # the tag; the commit it names is read from ECR below
+else
+  IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
+  require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
+fi
 common=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX")
 stack_parameters api "${common[@]}" "ImageTag=$IMAGE_TAG"
 use_credentials
