@@ -11,6 +11,7 @@ targets the pipeline runs for dev, with the environment Bitbucket gives them, wi
     as an admin:               make bootstrap ENV=dev
     as the pipeline, commit A: make deploy-infra / build-push / deploy-api ENV=dev
     as the pipeline, commit B: the same again (a new push to dev updates the service)
+    as an admin on a laptop:   make rollback ENV=dev (back to commit A's image, rolling)
 
     ecs-model-tools rehearse --failures
 
