@@ -5,6 +5,9 @@
 The same checks run after the template is baked, in `make validate` and in the pipeline.
 A check whose tool is not installed is skipped and says how to install it; with --strict
 (or VALIDATE_STRICT=1) a skipped check fails instead. Exit status 1 if anything failed.
+The external checkers' passes are remembered in ~/.cache/ecs-model-tools/validate, keyed by the
+exact bytes they read (pass_key): an unchanged file is not checked twice. VALIDATE_CACHE=0
+runs every checker.
 """
 
 import argparse
