@@ -73,8 +73,12 @@ def assert_rehearsal_passed(result, project="property-valuation-api"):
 SHARED = next(c for c in MATRIX if c.get("infrastructure") == "shared")
 
 
-def running_emulator(project: Path, port: int) -> subprocess.Popen:
-    """moto server with the bake's emulator patches, on 127.0.0.1:port, as make rehearse starts it."""
+def running_emulator(project: Path) -> tuple[subprocess.Popen, str]:
+    """moto server with the bake's emulator patches on a free port of 127.0.0.1, as make rehearse
+    starts it: the process and its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     env = {**os.environ, "MOTO_ACCOUNT_ID": "111111111111", "EMULATOR_FAULTS": ""}
     command = [*TOOL, "emulator", str(port), "1"]
     proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -82,10 +86,22 @@ def running_emulator(project: Path, port: int) -> subprocess.Popen:
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-            return proc
+            return proc, f"http://localhost:{port}"
         except OSError:
             assert proc.poll() is None and time.monotonic() < deadline, "the emulator did not start"
             time.sleep(0.1)
+
+
+def laptop(url: str) -> dict[str, str]:
+    """Someone deploying from a laptop with an admin's keys (the emulator takes any), nothing else."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "admin",
+        "AWS_SECRET_ACCESS_KEY": "admin",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
 
 
 def test_two_models_rehearse_into_one_environment(default_project, bake_once, tmp_path):
@@ -94,11 +110,7 @@ def test_two_models_rehearse_into_one_environment(default_project, bake_once, tm
     reachable through their listener rules, and deleting the second leaves the first intact."""
     own = copy_project(default_project, tmp_path / "own")
     shared = copy_project(bake_once(SHARED), tmp_path / "shared")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://localhost:{port}"
-    emulator = running_emulator(own, port)
+    emulator, url = running_emulator(own)
     try:
         first = make(own, tmp_path, "rehearse", env={"REHEARSE_EMULATOR_URL": url})
         assert_rehearsal_passed(first)
@@ -156,15 +168,7 @@ def test_two_models_rehearse_into_one_environment(default_project, bake_once, tm
             if "/property-valuation-api/*" in str(r["Conditions"]) and "http-header" not in str(r["Conditions"])
         )
         (shared / "project.json").write_text(json.dumps({**facts, "listener_rule_priority": int(own_priority)}))
-        laptop = {  # someone deploying from a laptop, with the emulator's (any) keys
-            "AWS_ENDPOINT_URL": url,
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_ACCESS_KEY_ID": "admin",
-            "AWS_SECRET_ACCESS_KEY": "admin",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }
-        clash = make(shared, tmp_path, "deploy-infra", "ENV=dev", env=laptop)
+        clash = make(shared, tmp_path, "deploy-infra", "ENV=dev", env=laptop(url))
         assert clash.returncode != 0
         assert (
             f"error: listener rule priority {own_priority} (derived from the project name 'rent-estimate') is taken by "
@@ -344,25 +348,14 @@ def test_adding_a_certificate_keeps_the_listener_and_every_models_rule(bake_once
     stay, and each model's next deploy gives it an https URL."""
     own = copy_project(bake_once(OWN_BY_HOST), tmp_path / "own")
     shared = copy_project(bake_once(SHARED_BY_HOST), tmp_path / "shared")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://localhost:{port}"
-    emulator = running_emulator(own, port)
-    laptop = {
-        "AWS_ENDPOINT_URL": url,
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "admin",
-        "AWS_SECRET_ACCESS_KEY": "admin",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
+    emulator, url = running_emulator(own)
+    on_laptop = laptop(url)
     try:
         # Each model's first deploy of its infrastructure, which holds its listener rules and target
         # groups (both models' whole rehearsal into one environment is the test above).
-        admin = {**laptop, **BOOTSTRAP_OIDC}
+        admin = {**on_laptop, **BOOTSTRAP_OIDC}
         for project in (own, shared):
-            for target, env in (("bootstrap", admin), ("deploy-infra", laptop)):
+            for target, env in (("bootstrap", admin), ("deploy-infra", on_laptop)):
                 result = make(project, tmp_path, target, "ENV=dev", env=env)
                 assert result.returncode == 0, f"{project.name} {target}:\n{result.output[-4000:]}"
         session = boto3.Session("admin", "admin", region_name="eu-west-1")
@@ -409,7 +402,7 @@ def test_adding_a_certificate_keeps_the_listener_and_every_models_rule(bake_once
         values = json.loads(params.read_text())
         values["environment"]["CertificateArn"] = certificate
         params.write_text(json.dumps(values, indent=2))
-        deployed = make(own, tmp_path, "deploy-infra", "ENV=dev", env=laptop)
+        deployed = make(own, tmp_path, "deploy-infra", "ENV=dev", env=on_laptop)
         assert deployed.returncode == 0, deployed.output[-4000:]
 
         assert exports()["ml-models-dev:v1:ListenerArn"] == listener  # the same listener, export unchanged
@@ -422,7 +415,7 @@ def test_adding_a_certificate_keeps_the_listener_and_every_models_rule(bake_once
         assert routes(listener) == before  # both models' rules, forwarding to their target groups
         assert api_url("property-valuation-api-dev-infra") == f"https://property-valuation-api.{ZONE}"
         # The other model's next deploy reads the new protocol (not an export: nothing blocked the change).
-        redeployed = make(shared, tmp_path, "deploy-infra", "ENV=dev", env=laptop)
+        redeployed = make(shared, tmp_path, "deploy-infra", "ENV=dev", env=on_laptop)
         assert redeployed.returncode == 0, redeployed.output[-4000:]
         assert api_url("rent-estimate-dev-infra") == f"https://rent-estimate.{ZONE}"
         statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
@@ -438,19 +431,8 @@ def test_the_oidc_provider_outlives_a_rerun_with_the_existing_provider_and_the_s
     bootstrap that created it keeps it when re-run with EXISTING_OIDC_PROVIDER_ARN (the resource's
     condition turns false) and when its stack is deleted (DeletionPolicy and UpdateReplacePolicy Retain)."""
     project = copy_project(default_project, tmp_path / "own")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://localhost:{port}"
-    emulator = running_emulator(project, port)
-    admin = {
-        **BOOTSTRAP_OIDC,
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "admin",
-        "AWS_SECRET_ACCESS_KEY": "admin",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
+    emulator, url = running_emulator(project)
+    admin = {**laptop(url), **BOOTSTRAP_OIDC}
     try:
         session = boto3.Session("admin", "admin", region_name="eu-west-1")
         iam, cfn = (session.client(name, endpoint_url=url) for name in ("iam", "cloudformation"))
