@@ -107,3 +107,33 @@ def test_a_checkers_pass_is_remembered_by_the_bytes_it_read_and_a_failure_never(
     assert failed.returncode == 1 and "DL3003" in failed.stdout
     assert hadolint().returncode == 1  # and not remembered
     assert len([p for p in (tmp_path / "cache").rglob("*") if p.is_file()]) == 1
+
+
+def test_checkov_and_cfn_lint_rescan_only_the_files_that_changed(project, tmp_path):
+    """Each file's pass is remembered on its own (cfn-lint's with the templates it nests): a bake
+    that changes a name rescans the few files that hold it, and a new failure is still found."""
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+
+    def validate():
+        return subprocess.run(
+            tool("validate", "checkov", "cfn-lint"), cwd=project, capture_output=True, text=True, env=env
+        )
+
+    first = validate()
+    assert first.returncode == 0, first.stdout
+    counts = [line for line in first.stdout.splitlines() if "checkov" in line]
+    before = {p for p in (tmp_path / "cache").rglob("*") if p.is_file()}
+    dashboard = project / "infra/dashboard.yaml"
+    dashboard.write_text(dashboard.read_text().replace("Service metrics", "The service's metrics", 1))
+    again = validate()
+    assert again.returncode == 0 and [line for line in again.stdout.splitlines() if "checkov" in line] == counts
+    new = {p for p in (tmp_path / "cache").rglob("*") if p.is_file()} - before
+    assert len(new) == 3  # checkov: dashboard.yaml; cfn-lint: dashboard.yaml and root.yaml, which nests it
+    ecr = project / "infra/ecr.yaml"
+    ecr.write_text(ecr.read_text().replace("IMMUTABLE_WITH_EXCLUSION", "MUTABLE").replace("id: CKV_AWS_51", "id: NONE"))
+    failed = validate()
+    assert failed.returncode == 1 and "CKV_AWS_51 infra/ecr.yaml" in failed.stdout

@@ -6,13 +6,14 @@ The same checks run after the template is baked, in `make validate` and in the p
 A check whose tool is not installed is skipped and says how to install it; with --strict
 (or VALIDATE_STRICT=1) a skipped check fails instead. Exit status 1 if anything failed.
 The external checkers' passes are remembered in ~/.cache/ecs-model-tools/validate, keyed by the
-exact bytes they read (pass_key): an unchanged file is not checked twice. VALIDATE_CACHE=0
-runs every checker.
+exact bytes they read (pass_key), checkov's and cfn-lint's file by file: an unchanged file is
+not checked twice. VALIDATE_CACHE=0 runs every checker.
 """
 
 import argparse
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -158,41 +159,101 @@ def templates() -> list[str]:
     return [str(path.relative_to(ROOT)) for path in sorted(paths)]
 
 
+def nested(template: str) -> list[str]:
+    """The local templates a template nests (TemplateURL: ./x.yaml), which cfn-lint reads with it."""
+    resources = cross_stack.load(ROOT / template).get("Resources") or {}
+    urls = [r.get("Properties", {}).get("TemplateURL") for r in resources.values() if isinstance(r, dict)]
+    folder = Path(template).parent
+    return sorted(str(folder / url) for url in urls if isinstance(url, str) and url.startswith("./"))
+
+
 def check_cfn_lint() -> Result:
-    # One call for every template, from the project root, so cfn-lint also follows the
-    # nested stacks (TemplateURL: ./x.yaml) and checks the parameters and outputs they
-    # exchange. W3002 says such local URLs only work after `aws cloudformation package`,
-    # which is exactly how scripts/ deploy them.
-    result = run_tool("cfn-lint", "--ignore-checks", "W3002", "--", *templates(), inputs=templates())
-    if result.status == "pass":
-        result.summary = f"0 errors, 0 warnings in {len(templates())} templates (W3002 ignored)"
-    return result
+    # From the project root, so cfn-lint also follows the nested stacks (TemplateURL: ./x.yaml)
+    # and checks the parameters and outputs they exchange. W3002 says such local URLs only work
+    # after `aws cloudformation package`, which is exactly how scripts/ deploy them. A template's
+    # pass is remembered by its bytes and its nested templates' (pass_key); only the others run.
+    command = tool("cfn-lint")
+    if command is None:
+        return Result("skip", "cfn-lint is not installed")
+    args = ["--ignore-checks", "W3002", "--"]
+    keys = {path: pass_key(command, args, [path, *nested(path)]) for path in templates()}
+    todo = [path for path, key in keys.items() if key is None or not key.is_file()]
+    if todo:
+        proc = subprocess.run([command, *args, *todo], cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return Result(
+                "fail", f"cfn-lint exit {proc.returncode}", (proc.stdout + proc.stderr).strip().splitlines()[-40:]
+            )
+    summary = f"0 errors, 0 warnings in {len(keys)} templates (W3002 ignored)"
+    for path in todo:
+        remember(keys[path], Result("pass", summary))
+    return Result("pass", summary)
+
+
+def checkov_counts(reports: list[dict], paths: list[str]) -> dict[str, dict[str, int]]:
+    """Passed and skipped checks of each file, from checkov's JSON reports."""
+    counts = {path: {"passed": 0, "skipped": 0} for path in paths}
+    for report in reports:
+        for kind in ("passed", "skipped"):
+            for check in report.get("results", {}).get(f"{kind}_checks", []):
+                path = check["file_path"].lstrip("/")
+                if path in counts:
+                    counts[path][kind] += 1
+    return counts
 
 
 def check_checkov() -> Result:
     # Every template and the Dockerfile as -f in one call: checkov 3.3 ignores -f when -d
     # is given. Skips live in each resource's Metadata (or a Dockerfile comment), with why.
+    # Each file's counts are remembered by its bytes (pass_key): only changed files are scanned.
     command = tool("checkov")
     if command is None:
         return Result("skip", "checkov is not installed")
+    options = ["--framework", "cloudformation", "dockerfile", "--skip-download", "--output", "json"]
     paths = [*templates(), "Dockerfile"]
-    options = ["--framework", "cloudformation", "dockerfile", "--skip-download", "--compact", "--quiet"]
-    files_args = [arg for path in paths for arg in ("-f", path)]
-    key = pass_key(command, [*files_args, *options], paths)
-    if key is not None and key.is_file():
-        return Result("pass", key.read_text())
-    proc = subprocess.run([command, *files_args, *options], cwd=ROOT, capture_output=True, text=True)
-    output = (proc.stdout + proc.stderr).strip().splitlines()
-    # "<framework> scan results:" is followed by "Passed checks: N, Failed checks: N, Skipped checks: N".
-    lines = [line for line in output if line.strip()]
-    counts = {
-        header.split()[0]: line.lower()
-        for header, line in zip(lines, [*lines[1:], ""], strict=True)
-        if header.endswith(" scan results:") and line.startswith("Passed checks:")
-    }
-    if proc.returncode != 0 or set(counts) != {"cloudformation", "dockerfile"}:
-        return Result("fail", f"checkov exit {proc.returncode}", output[-60:])
-    return remember(key, Result("pass", "; ".join(f"{kind} {line}" for kind, line in sorted(counts.items()))))
+    keys = {path: pass_key(command, options, [path]) for path in paths}
+    counts = {path: json.loads(key.read_text()) for path, key in keys.items() if key is not None and key.is_file()}
+    todo = [path for path in paths if path not in counts]
+    if todo:
+        proc = subprocess.run(
+            [command, *(arg for path in todo for arg in ("-f", path)), *options],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        try:
+            reports = json.loads(proc.stdout)
+        except ValueError:
+            return Result(
+                "fail", f"checkov exit {proc.returncode}", (proc.stdout + proc.stderr).strip().splitlines()[-60:]
+            )
+        reports = reports if isinstance(reports, list) else [reports]
+        failed = [
+            f"{c['check_id']} {c['file_path'].lstrip('/')} {c['resource']}: {c['check_name']}"
+            for report in reports
+            for c in report.get("results", {}).get("failed_checks", [])
+        ]
+        unparsed = sum(report.get("summary", {}).get("parsing_errors", 0) for report in reports)
+        if proc.returncode != 0 or failed or unparsed:
+            return Result("fail", f"checkov: {len(failed)} failed checks, {unparsed} files it could not parse", failed)
+        for path, found in checkov_counts(reports, todo).items():
+            counts[path] = found
+            remember(keys[path], Result("pass", json.dumps(found)))
+    totals = {}
+    for path, found in counts.items():
+        kind = "dockerfile" if path == "Dockerfile" else "cloudformation"
+        total = totals.setdefault(kind, {"passed": 0, "skipped": 0})
+        total["passed"] += found["passed"]
+        total["skipped"] += found["skipped"]
+    if any(total["passed"] == 0 for total in totals.values()):  # checkov recognised nothing to check
+        return Result("fail", f"checkov passed no check of a kind: {totals}")
+    return Result(
+        "pass",
+        "; ".join(
+            f"{kind} passed checks: {t['passed']}, failed checks: 0, skipped checks: {t['skipped']}"
+            for kind, t in sorted(totals.items())
+        ),
+    )
 
 
 def check_cross_stack() -> Result:
