@@ -345,14 +345,19 @@ image_in_ecr() { # REPOSITORY TAG
 # before "previous". The repositories let only these two tags move (infra/ecr.yaml), and
 # their lifecycle policy never expires an image that carries either.
 mark_running() { # REPOSITORY TAG
-  local repository="$1" running new
-  running="$(image_digest "$repository" running)"
-  new="$(image_digest "$repository" "$2")"
+  local repository="$1" images digest tags running="" new="" replaced=""
+  images="$(aws ecr describe-images --repository-name "$1" --filter tagStatus=TAGGED --output text \
+    --query "imageDetails[?contains(imageTags, 'running') || contains(imageTags, '$2')].[imageDigest, join(',', imageTags)]")" ||
+    die "could not read the images of $1 from ECR"
+  while read -r digest tags; do
+    [[ ",$tags," != *,running,* ]] || running="$digest"
+    [[ ",$tags," != *",$2,"* ]] || new="$digest"
+  done <<<"$images"
   [ -n "$new" ] || die "image $repository:$2 is not in ECR, so it cannot be marked as running"
   [ "$running" != "$new" ] || return 0
-  [ -z "$running" ] || put_tag "$repository" running previous
+  [ -z "$running" ] || { put_tag "$repository" running previous && replaced="; the image it replaced, previous"; }
   put_tag "$repository" "$2" running
-  say "$repository: $2 is tagged running${running:+; the image it replaced, previous}"
+  say "$repository: $2 is tagged running$replaced"
 }
 
 image_commit() { # REPOSITORY TAG -> the commit tag of the image TAG names, or nothing if no image has TAG
@@ -365,20 +370,12 @@ image_commit() { # REPOSITORY TAG -> the commit tag of the image TAG names, or n
   tr '\t' '\n' <<<"$tags" | grep -vxE 'running|previous|None' | head -n 1
 }
 
-image_digest() { # REPOSITORY TAG -> digest, or nothing if the tag is not there
-  local digest
-  digest="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \
-    --query 'images[0].imageId.imageDigest' --output text)" || die "could not read $1:$2 from ECR"
-  [ "$digest" = None ] || echo "$digest"
-}
-
 put_tag() { # REPOSITORY FROM_TAG TO_TAG -- TO_TAG then names the image FROM_TAG names
-  local manifest media output
-  manifest="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \
-    --query 'images[0].imageManifest' --output text)" || die "could not read $1:$2 from ECR"
-  media="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" \
-    --query 'images[0].imageManifestMediaType' --output text)" || die "could not read $1:$2 from ECR"
-  [ "$media" != None ] || media=""
+  local image manifest media output
+  image="$(aws ecr batch-get-image --repository-name "$1" --image-ids "imageTag=$2" --output json \
+    --query 'images[0].[imageManifestMediaType, imageManifest]')" || die "could not read $1:$2 from ECR"
+  media="$(python3 -c 'import json, sys; print(json.load(sys.stdin)[0] or "")' <<<"$image")" || die "$1:$2 is not in ECR"
+  manifest="$(python3 -c 'import json, sys; print(json.load(sys.stdin)[1])' <<<"$image")" || die "$1:$2 is not in ECR"
   output="$(aws ecr put-image --repository-name "$1" --image-tag "$3" --image-manifest "$manifest" \
     ${media:+--image-manifest-media-type "$media"} 2>&1)" && return 0
   [[ "$output" == *ImageAlreadyExistsException* ]] ||
