@@ -27,8 +27,9 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
 
 
-# The generated suite minus its browser test, which tests/test_docs.py runs for the default
-# and the classification bake (the docs pages change with the task, not the other options), and
+# The generated suite minus its browser test, which runs for the default bake in the fresh clone's
+# `make test` and for the classification bake in tests/test_docs.py (the docs pages change with the
+# task, not the other options), and
 # minus test_import.py (what exports, whatever the options), which tests/test_swap.py runs.
 GENERATED_SUITE = [
     "-m",

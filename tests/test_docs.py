@@ -20,10 +20,11 @@ print(json.dumps({{path: client.get(path).status_code for path in {DOC_PATHS!r}}
 """
 
 
-@pytest.mark.parametrize("answers", [{}, CLASSIFICATION], ids=["defaults", "classification"])
+@pytest.mark.parametrize("answers", [CLASSIFICATION], ids=["classification"])
 def test_the_browser_test_passes_in_headless_chromium(bake_once, answers, tmp_path, capsys):
-    """REQUIRE_BROWSER=1, as in CI: a missing chromium fails here instead of skipping. Both tasks:
-    the pages show the contract's examples and answers, whichever the task."""
+    """REQUIRE_BROWSER=1, as in CI: a missing chromium fails here instead of skipping. The other task:
+    the pages show the contract's examples and answers, whichever the task (the defaults' browser
+    test runs in the fresh clone's `make test`, test_fresh_clone.py)."""
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     result = run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_docs_browser.py"],

@@ -104,15 +104,15 @@ def laptop(url: str) -> dict[str, str]:
     }
 
 
-def test_two_models_rehearse_into_one_environment(default_project, bake_once, tmp_path):
+def rehearse_two_models(own: Path, rehearse_own, shared: Path, tmp_path: Path) -> None:
     """The default bake (infrastructure "own": it deploys the environment ml-models) and the MATRIX's
     "shared" bake rehearse into ONE emulator: the second deploys only its own stacks, both are
-    reachable through their listener rules, and deleting the second leaves the first intact."""
-    own = copy_project(default_project, tmp_path / "own")
-    shared = copy_project(bake_once(SHARED), tmp_path / "shared")
+    reachable through their listener rules, and deleting the second leaves the first intact.
+    rehearse_own(url) runs the first's `make rehearse` into the emulator at url (test_fresh_clone.py:
+    from a fresh clone, installed from its lock)."""
     emulator, url = running_emulator(own)
     try:
-        first = make(own, tmp_path, "rehearse", env={"REHEARSE_EMULATOR_URL": url})
+        first = rehearse_own(url)
         assert_rehearsal_passed(first)
         assert "AWS_ROLE_ARN       = arn:aws:iam::111111111111:role/property-valuation-api-deploy" in first.stdout
         assert "PASS  emulated  CloudWatch agent copied to ECR" in first.stdout
