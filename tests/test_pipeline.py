@@ -1,6 +1,9 @@
 """bitbucket-pipelines.yml: Bitbucket's schema and our own step check pass on each deploy
 identity and gate setting, and the step check catches what the schema lets through."""
 
+import re
+import sys
+
 import pytest
 import yaml
 
@@ -128,3 +131,26 @@ def test_bootstrap_trusts_only_this_repository(default_project, access_keys_proj
         passrole = [s for s in statements if "iam:PassRole" in str(s.get("Action"))]
         assert passrole == [s for s in statements if s["Sid"] == "PassOnlyTheExecutionRoleToCloudFormation"]
         assert passrole[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+
+
+def test_the_deploy_steps_never_train_and_build_from_the_committed_model(default_project):
+    """What the deployment steps run (their make targets, the scripts those call and what the scripts
+    source) holds no training: build-push checks the committed model by checksum and builds from it."""
+    scripts = run([sys.executable, "-c", DEPLOY_SCRIPTS], default_project)
+    assert scripts.returncode == 0, scripts.stderr
+    names = scripts.stdout.split()
+    assert "build-push.sh" in names and "lib.sh" in names
+    for name in names:
+        text = (default_project / "scripts" / name).read_text()
+        assert not re.search(r"make\b[^\n]*(train|model/artifacts)|model\.train", text), name
+    build = (default_project / "scripts/build-push.sh").read_text()
+    assert "ecs-model-tools artifact" in build and '--label "model.sha256=$model_sha256"' in build
+    for branch in ("dev", "main"):
+        _, steps = deploy_steps(pipeline(default_project), branch)
+        assert all("artifacts" not in step for step in steps)  # nothing passed between steps: all is committed
+    ignored = (default_project / ".gitignore").read_text().splitlines()
+    assert not [line for line in ignored if line.startswith("model")], "the model is committed, not ignored"
+
+
+# The deployment steps' scripts, as the deploy-policy check finds them (run in the bake's folder).
+DEPLOY_SCRIPTS = "from ecs_model_tools import deploy_policy_check as d; print(*(p.name for p in d.deploy_scripts()))"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Train the model, build the image and push it to the environment's ECR repository,
-# tagged with the commit. With sidecar_image_source "ecr_copy" (project.json), then copy the
-# pinned CloudWatch agent image into ECR, so tasks in private subnets without NAT can pull it.
+# Build the image from the committed model (checked against the SHA-256 model.json records;
+# the pipeline never trains) and push it to the environment's ECR repository, tagged with the
+# commit and labelled with the commit, the model version and the model's SHA-256. With
+# sidecar_image_source "ecr_copy" (project.json), then copy the pinned CloudWatch agent image
+# into ECR, so tasks in private subnets without NAT can pull it.
 #
 #   scripts/build-push.sh dev|prod       (make build-push ENV=dev)
 # IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. A tag already in ECR
@@ -14,6 +16,8 @@ use_environment "${1:-}"
 IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
 require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
 require_command docker "install Docker (in Bitbucket the step needs 'services: [docker]')"
+model="$(cd "$ROOT" && ecs-model-tools artifact)" || die "nothing was built (above): the image is built from the committed model"
+read -r model_version model_sha256 <<<"$model"
 use_credentials
 guard_account
 require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
@@ -27,11 +31,6 @@ aws ecr get-login-password | docker login --username AWS --password-stdin "$regi
 if image_in_ecr "$repository" "$IMAGE_TAG"; then
   say "$repository:$IMAGE_TAG is already in ECR; not building it again"
 else
-  # Trained artifacts are not in git: make trains the model unless model/artifacts/ is newer
-  # than the code that trains it (a fresh clone, as in the pipeline, always trains). An
-  # imported model's artifacts are committed, and make keeps them as they are.
-  say "training the model if needed"
-  make -C "$ROOT" model/artifacts/model.onnx
   # The image deployed now is the build cache (its layers carry inline cache metadata).
   load_stack "$API_STACK"
   previous="$(stack_parameter "$API_STACK" ImageTag)"
@@ -40,6 +39,7 @@ else
     --build-arg BUILDKIT_INLINE_CACHE=1 \
     ${previous:+--cache-from "$repository_uri:$previous"} \
     --label "org.opencontainers.image.revision=$IMAGE_TAG" \
+    --label "model.version=$model_version" --label "model.sha256=$model_sha256" \
     --tag "$repository_uri:$IMAGE_TAG" \
     "$ROOT"
   docker push "$repository_uri:$IMAGE_TAG"

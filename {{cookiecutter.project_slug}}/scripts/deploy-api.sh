@@ -42,7 +42,7 @@ image_in_ecr "$repository" "$IMAGE_TAG" ||
 if ! (cd "$ROOT" && ecs-model-tools release-check build/release_check model/artifacts/model.json); then
   # ROLLING never calls the release check; CANARY and LINEAR would fail every release without the answers.
   printf '%s\n' "${PARAMETERS[@]}" | grep -qx 'DeploymentStrategy=ROLLING' ||
-    die "model/artifacts/model.json is missing or cannot check a canary or linear release (above): run 'make train' (in the pipeline, the build step passes it on as an artifact)"
+    die "model/artifacts/model.json is missing or cannot check a canary or linear release (above): commit the model ('make publish-model')"
   say "warning: the release check could not use model.json (above); $ENV_NAME rolls, so nothing calls it"
 fi
 packaged="$ROOT/build/api.$ENV_NAME.yaml"

@@ -18,6 +18,7 @@ COMMANDS = {
     "stack-params": ("stack_params", "main", "ENV SECTION [Key=Value ...]: checked parameters of one stack"),
     "listener-rule": ("listener_rule", "main", "priority | check [--new]: this model's listener rule"),
     "openapi": ("openapi_snapshot", "main", "[--accept]: the request schema against docs/openapi.json"),
+    "artifact": ("artifact", "main", "[--publish] [MODEL_PATH]: the committed model, checked by checksum"),
     "release-check": ("release_check", "package", "FOLDER MODEL_JSON: the release check's code, packaged"),
     "emulator": ("emulator", "serve", "PORT RUNNING_TASKS: moto server with the rehearsal's patches"),
     "statsd-console": ("statsd_console", "run", "print the statsd metrics the service sends (make run)"),

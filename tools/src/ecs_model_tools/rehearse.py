@@ -87,7 +87,7 @@ record = {"args": args}
 if args[:1] == ["login"] and "--password-stdin" in args:
     record["password_given"] = bool(sys.stdin.read().strip())
 if args[:1] == ["build"]:
-    record["model_trained"] = (Path(args[-1]) / "model/artifacts/model.onnx").is_file()
+    record["model_present"] = (Path(args[-1]) / "model/artifacts/model.onnx").is_file()
 if args[:1] == ["push"]:
     name, tag = args[1].split("/", 1)[1].rsplit(":", 1)
     layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()  # one image per tag, as a build gives
@@ -355,6 +355,7 @@ class Rehearsal:
         tags = [i.get("imageTag") for i in ecr.list_images(repositoryName=repository)["imageIds"]]
         calls = self.docker_calls()
         registry = infra["RepositoryUri"].split("/")[0]
+        sha256 = json.loads((ROOT / "model/artifacts/model.json").read_text())["files"]["model.onnx"]["sha256"]
         checks = [
             Check("emulated", "stacks complete", ours <= set(stacks) and not not_complete, f"{len(stacks)} stacks"),
             Check(
@@ -391,9 +392,13 @@ class Rehearsal:
             ),
             Check(
                 "emulated",
-                "image built after training, with inline cache",
+                "image built from the model, labelled, inline cache",
                 any(
-                    c["args"][:1] == ["build"] and c.get("model_trained") and "BUILDKIT_INLINE_CACHE=1" in c["args"]
+                    c["args"][:1] == ["build"]
+                    and c.get("model_present")
+                    and "BUILDKIT_INLINE_CACHE=1" in c["args"]
+                    and f"model.sha256={sha256}" in c["args"]
+                    and f"org.opencontainers.image.revision={commit}" in c["args"]
                     for c in calls
                 ),
                 "docker build " + " ".join(next((c["args"][1:] for c in calls if c["args"][:1] == ["build"]), [])),
