@@ -314,6 +314,8 @@ def test_a_failing_stack_fails_its_step_in_the_rehearsal(default_project, tmp_pa
     project = copy_project(default_project, tmp_path)
     params = project / "infra/params/dev.json"
     params.write_text(params.read_text().replace('"VpcCidr": "10.0.0.0/16"', '"VpcCidr": "10.0.0.0/33"'))
+    (project / "model/artifacts").mkdir(parents=True)
+    (project / "model/artifacts/model.onnx").touch()  # no training: the rehearsal stops before any build
     result = make(project, tmp_path, "rehearse")
     assert result.returncode != 0
     assert "--- bootstrap: ok" in result.stdout

@@ -354,7 +354,7 @@ def test_an_imported_model_is_served_as_it_answers(default_project, tmp_path, ki
     output = make(project, tmp_path, "import-model", MODEL=str(model_file), DATA=str(data_file), TARGET=target)
     assert "Imported" in output and "Nothing was written" not in output
     # The contract and the artifacts, nothing else.
-    assert changed_files(project) == [f"{package}/contract.py", *ARTIFACTS]
+    assert changed_files(project) == sorted([f"{package}/contract.py", *ARTIFACTS])
     assert sorted(p.name for p in (project / "model" / "artifacts").iterdir()) == ["model.json", "model.onnx"]
 
     output = make(project, tmp_path, "validate", "test")

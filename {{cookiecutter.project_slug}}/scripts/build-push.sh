@@ -16,9 +16,9 @@ use_environment "${1:-}"
 IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
 require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
 require_command docker "install Docker (in Bitbucket the step needs 'services: [docker]')"
+use_credentials
 model="$(cd "$ROOT" && ecs-model-tools artifact)" || die "nothing was built (above): the image is built from the committed model"
 read -r model_version model_sha256 <<<"$model"
-use_credentials
 guard_account
 require_stack "$INFRA_STACK" "run 'make deploy-infra ENV=$ENV_NAME' first"
 repository="$(stack_output "$INFRA_STACK" RepositoryName)"
