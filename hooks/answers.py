@@ -8,6 +8,7 @@ hooks/pre_gen_project.py runs the same checks for runs that skip the questions (
 """
 
 import functools
+import inspect
 import ipaddress
 import itertools
 import keyword
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import click
 import yaml
+from jinja2 import TemplateSyntaxError
 from jinja2.ext import Extension
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
@@ -474,7 +476,34 @@ def checked(answers) -> str:
     return "yes"
 
 
+def answer_being_rendered() -> str | None:
+    """The question cookiecutter is rendering the answer of (prompt_for_config's `key`), if any."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code.co_name == "prompt_for_config":
+            return frame.f_locals.get("key")
+        frame = frame.f_back
+    return None
+
+
 class AnswerChecks(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["checked"] = checked
+        parse = environment.from_string
+
+        def from_string(source, *args, **kwargs):
+            """cookiecutter renders every answer as a template: an answer that opens Jinja ({{, {% or
+            {#) fails before the checks run, with a traceback; say which answer instead."""
+            try:
+                return parse(source, *args, **kwargs)
+            except TemplateSyntaxError:
+                field = answer_being_rendered()
+                if field is None:  # the template's own text: its error is for us, as it is
+                    raise
+                raise click.ClickException(
+                    report([f"{field}: {source!r} opens a Jinja template ({{{{, {{% or {{#), which an answer cannot"])
+                    + "Answer again without those characters."
+                ) from None
+
+        environment.from_string = from_string

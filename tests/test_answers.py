@@ -141,6 +141,21 @@ def test_a_value_outside_a_choice_is_refused_by_cookiecutter(cookies, tmp_path, 
     assert not any((tmp_path / "cookies").rglob("*.py"))
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("project_name", "My {{ model"), ("description", "Scores {% things"), ("item_name", "{% if")],
+)
+def test_an_answer_that_opens_jinja_is_refused_by_name_not_by_a_traceback(cookies, tmp_path, field, value):
+    """cookiecutter renders every answer as a template: one that opens Jinja fails before the answer
+    checks, so the extension that holds them names the answer (and nothing is written)."""
+    result = bake(cookies, **{field: value})
+    assert isinstance(result.exception, click.ClickException)
+    message = result.exception.message
+    assert message.startswith("The template was not generated; fix these answers:\n")
+    assert f"  - {field}: {value!r} opens a Jinja template" in message
+    assert not any((tmp_path / "cookies").rglob("*"))
+
+
 def test_a_non_boolean_for_a_yes_no_question_is_refused_by_cookiecutter(cookies, tmp_path):
     result = bake(cookies, alb_access_logs="maybe")
     assert "maybe provided for variable alb_access_logs could not be converted to a boolean" in str(result.exception)
