@@ -123,10 +123,14 @@ def changed_files(project: Path) -> list[str]:
 # The bake's tests/test_import.py checks what exports with the pinned versions, and reads the
 # contract only as bytes (to see that a refused import writes nothing): it would pass or fail alike
 # after every swap here, so it runs once, in the fresh clone's `make test` (test_fresh_clone.py).
-ONCE = {"PYTEST_ADDOPTS": "--ignore=tests/test_import.py"}
+ONCE = "--ignore=tests/test_import.py"
+# The browser test (the docs pages in Chromium) runs for the default bake in the fresh clone, for the
+# classification bake in test_docs.py, and here for the model of another shape (three classes, a
+# text choice, a yes/no and an optional field); the other swaps leave it out.
+NO_BROWSER = f"{ONCE} --ignore=tests/test_docs_browser.py"
 
 
-def make(project: Path, tmp_path: Path, *targets: str, **variables: str) -> str:
+def make(project: Path, tmp_path: Path, *targets: str, pytest_addopts: str = NO_BROWSER, **variables: str) -> str:
     """The bake's own make targets, on this interpreter's environment (no install)."""
     stamp = tmp_path / "installed"
     stamp.touch()
@@ -137,7 +141,7 @@ def make(project: Path, tmp_path: Path, *targets: str, **variables: str) -> str:
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, **ONCE},
+        env={**os.environ, "PYTEST_ADDOPTS": pytest_addopts, "REQUIRE_BROWSER": "1"},
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
@@ -156,9 +160,10 @@ def test_a_model_of_another_shape_needs_only_the_files_the_readme_names(default_
     (project / files[2]).write_text(edit_train((project / files[2]).read_text()))
     assert changed_files(project) == sorted(files)
 
-    output = make(project, tmp_path, "train", "test", "validate", "lint")
+    output = make(project, tmp_path, "train", "test", "validate", "lint", pytest_addopts=ONCE)
     assert "log_loss" in output and re.search(r"\d+ passed", output)
     assert "validate: " in output and " 0 failed" in output
+    assert "docs-try-it-out.png" in output  # the browser test ran (REQUIRE_BROWSER=1: it may not skip)
     # Training writes the model, to commit; testing leaves only ignored files: the rest is the recipe's.
     assert changed_files(project) == sorted([*files, *ARTIFACTS])
 
