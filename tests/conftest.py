@@ -40,6 +40,10 @@ GENERATED_SUITE = [
     "--ignore=tests/test_docs_browser.py",
     "--ignore=tests/test_import.py",
 ]
+# The template's own pytest plugins, which load (about a second) in every pytest a test starts in a
+# bake on this interpreter, and which a bake's tests never use.
+NOT_OURS = "-p no:hypothesispytest -p no:cookies -p no:xdist"
+GENERATED_SUITE += NOT_OURS.split()
 TOOL = [sys.executable, "-m", "ecs_model_tools"]  # the template's tool (tools/), as a bake's Makefile runs it
 CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".venv", "build"}  # what running a bake leaves; not rendered
 

@@ -22,7 +22,7 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from .conftest import copy_project, run
+from .conftest import NOT_OURS, copy_project, run
 
 # The new contract: another request body (same class name), four features, three classes.
 CONTRACT = '''"""A three-class model of a property's condition, from four facts about it."""
@@ -123,7 +123,7 @@ def changed_files(project: Path) -> list[str]:
 # The bake's tests/test_import.py checks what exports with the pinned versions, and reads the
 # contract only as bytes (to see that a refused import writes nothing): it would pass or fail alike
 # after every swap here, so it runs once, in the fresh clone's `make test` (test_fresh_clone.py).
-ONCE = "--ignore=tests/test_import.py"
+ONCE = f"--ignore=tests/test_import.py {NOT_OURS}"
 # The browser test (the docs pages in Chromium) runs for the default bake in the fresh clone, for the
 # classification bake in test_docs.py, and here for the model of another shape (three classes, a
 # text choice, a yes/no and an optional field); the other swaps leave it out.
