@@ -46,3 +46,25 @@ def test_the_projects_validator_passes_in_strict_mode(default_project):
 
 # The default bake's own test suite runs in tests/test_fresh_clone.py, as `make test` in a fresh
 # clone installed from its uv.lock (test_matrix.py runs the other bakes' suites).
+
+
+# Issue 25's bound on the machinery a team inherits: the code outside the service package, the
+# model and the tests (the deploy scripts; what verifies and rehearses is the tool's, tools/).
+INHERITED_CODE_MAX_LINES = 700
+
+
+def test_the_code_a_team_inherits_beside_its_model_stays_small(default_project):
+    package = default_project.name.replace("-", "_")
+    own = {package, "model", "tests"}
+    code = [
+        path
+        for path in default_project.rglob("*")
+        if path.suffix in {".py", ".sh"}
+        and not own.intersection(path.relative_to(default_project).parts[:1])
+        and not CACHES.intersection(path.relative_to(default_project).parts)
+    ]
+    lines = {str(path.relative_to(default_project)): len(path.read_text().splitlines()) for path in code}
+    assert sum(lines.values()) <= INHERITED_CODE_MAX_LINES, lines
+    assert set(lines) == {
+        f"scripts/{name}" for name in ("bootstrap.sh", "build-push.sh", "deploy-api.sh", "deploy-infra.sh", "lib.sh")
+    }
