@@ -164,7 +164,8 @@ def nested(template: str) -> list[str]:
     resources = cross_stack.load(ROOT / template).get("Resources") or {}
     urls = [r.get("Properties", {}).get("TemplateURL") for r in resources.values() if isinstance(r, dict)]
     folder = Path(template).parent
-    return sorted(str(folder / url) for url in urls if isinstance(url, str) and url.startswith("./"))
+    local = (str(folder / url) for url in urls if isinstance(url, str) and url.startswith("./"))
+    return sorted(path for path in local if (ROOT / path).is_file())  # a missing one is cfn-lint's to report
 
 
 def check_cfn_lint() -> Result:
@@ -235,7 +236,11 @@ def check_checkov() -> Result:
         ]
         unparsed = sum(report.get("summary", {}).get("parsing_errors", 0) for report in reports)
         if proc.returncode != 0 or failed or unparsed:
-            return Result("fail", f"checkov: {len(failed)} failed checks, {unparsed} files it could not parse", failed)
+            return Result(
+                "fail",
+                f"checkov exit {proc.returncode}: {len(failed)} failed checks, {unparsed} files it could not parse",
+                failed or proc.stderr.strip().splitlines()[-20:],
+            )
         for path, found in checkov_counts(reports, todo).items():
             counts[path] = found
             remember(keys[path], Result("pass", json.dumps(found)))
