@@ -204,8 +204,8 @@ def test_matrix_keys_are_variables_of_cookiecutter_json():
 # What tools and tests leave in a project (all in its .gitignore): not files of the bake.
 
 
-# The answers that reach what the generated tests read: the service package, its tests, model/,
-# the Dockerfile, infra/api.yaml (task size, exec, routing) and infra/dashboard.yaml (metric names).
+# The answers, names aside (below), that change what the generated tests read: the service package,
+# its tests, model/, the Dockerfile, infra/api.yaml (task size, exec, routing), infra/dashboard.yaml.
 READ_BY_THE_GENERATED_TESTS = {
     *("model_task", "task_cpu", "task_memory", "latency_alarm_ms", "ecs_exec", "hosted_zone_name"),
     "environment_name",
@@ -242,8 +242,8 @@ def exercised_by_the_generated_tests(combination: dict) -> set[str]:
 def test_the_answers_the_generated_tests_read_are_those_the_template_renders_there():
     """READ_BY_THE_GENERATED_TESTS, NAMES and RENDERED_NOT_EXERCISED hold every answer the files the
     generated tests read are rendered with (an answer left out would let a combination skip a suite
-    whose input it changed unnoticed). The README
-    and docs/ are read too, but only for request bodies and the API table: contract and names."""
+    whose input it changed unnoticed). The README and docs/ are read too, but only for request
+    bodies and the API table: the contract and the names."""
     project = TEMPLATE / "{{cookiecutter.project_slug}}"
     read = [project / "{{cookiecutter.package_name}}", project / "tests", project / "model"]
     read += [
