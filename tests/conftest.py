@@ -27,23 +27,16 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
 
 
-# The generated suite minus its browser test, which runs for the default bake in the fresh clone's
-# `make test` and for the classification bake in tests/test_docs.py (the docs pages change with the
-# task, not the other options), and
-# minus test_import.py (what exports, whatever the options), which tests/test_swap.py runs.
-GENERATED_SUITE = [
-    "-m",
-    "pytest",
-    "-q",
-    "-p",
-    "no:cacheprovider",
-    "--ignore=tests/test_docs_browser.py",
-    "--ignore=tests/test_import.py",
-]
 # The template's own pytest plugins, which load (about a second) in every pytest a test starts in a
 # bake on this interpreter, and which a bake's tests never use.
 NOT_OURS = "-p no:hypothesispytest -p no:cookies -p no:xdist"
-GENERATED_SUITE += NOT_OURS.split()
+# pytest in a bake, on this interpreter: [sys.executable, *BAKE_PYTEST, <tests>].
+BAKE_PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider", *NOT_OURS.split()]
+# The generated suite minus its browser test, which runs for the default bake in the fresh clone's
+# `make test` and for the classification bake in tests/test_docs.py (the docs pages change with the
+# task, not the other options), and minus test_import.py (what exports, whatever the options),
+# which tests/test_swap.py runs.
+GENERATED_SUITE = [*BAKE_PYTEST, "--ignore=tests/test_docs_browser.py", "--ignore=tests/test_import.py"]
 TOOL = [sys.executable, "-m", "ecs_model_tools"]  # the template's tool (tools/), as a bake's Makefile runs it
 CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".venv", "build"}  # what running a bake leaves; not rendered
 

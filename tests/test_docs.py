@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NOT_OURS, run
+from .conftest import BAKE_PYTEST, run
 from .test_matrix import CLASSIFICATION
 
 DOC_PATHS = ["/docs", "/redoc", "/openapi.json", "/docs/swagger-ui-bundle.js", "/redoc/redoc.standalone.js"]
@@ -27,16 +27,7 @@ def test_the_browser_test_passes_in_headless_chromium(bake_once, answers, tmp_pa
     test runs in the fresh clone's `make test`, test_fresh_clone.py)."""
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     result = run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *NOT_OURS.split(),
-            "tests/test_docs_browser.py",
-        ],
+        [sys.executable, *BAKE_PYTEST, "tests/test_docs_browser.py"],
         bake_once(answers),
         env={"REQUIRE_BROWSER": "1", "SCREENSHOT_DIR": str(shots)},
         timeout=240,

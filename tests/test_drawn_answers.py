@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 
 from .answer_draws import answer_sets
-from .conftest import NOT_OURS, OPTIONS, bake, run
+from .conftest import BAKE_PYTEST, OPTIONS, bake, run
 
 SEED = int(os.environ.get("DRAWN_SEED", "20261205"))
 BAKES = int(os.environ.get("DRAWN_BAKES", "25"))
@@ -68,16 +68,7 @@ def test_drawn_answers_bake_strictly_or_are_refused_by_name(cookies_session, cap
         )
         if not baked:  # the first bake of each test also serves its names: their routes, keys and fields
             api = run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    *NOT_OURS.split(),
-                    "tests/test_api.py",
-                ],
+                [sys.executable, *BAKE_PYTEST, "tests/test_api.py"],
                 result.project_path,
             )
             assert api.returncode == 0, f"{command(answers)}\n{api.stdout[-4000:]}"
