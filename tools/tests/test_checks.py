@@ -137,3 +137,24 @@ def test_checkov_and_cfn_lint_rescan_only_the_files_that_changed(project, tmp_pa
     ecr.write_text(ecr.read_text().replace("IMMUTABLE_WITH_EXCLUSION", "MUTABLE").replace("id: CKV_AWS_51", "id: NONE"))
     failed = validate()
     assert failed.returncode == 1 and "CKV_AWS_51 infra/ecr.yaml" in failed.stdout
+
+
+def test_checkov_scan_reports_what_the_checkov_command_reports(rendered):
+    """checkov_scan.py only builds checkov's JSONPath parser once: the same checks pass, fail and
+    are skipped on the same resources as with checkov's own command (here on api.yaml, the
+    template with the most attribute paths, and the Dockerfile)."""
+    args = ["-f", "infra/api.yaml", "-f", "Dockerfile", "--framework", "cloudformation", "dockerfile"]
+    args += ["--skip-download", "--output", "json"]
+
+    def results(command: list[str]) -> list:
+        proc = subprocess.run([*command, *args], cwd=rendered, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        return [
+            (report["check_type"], kind, sorted((c["check_id"], c["resource"]) for c in report["results"][kind]))
+            for report in json.loads(proc.stdout)
+            for kind in ("passed_checks", "failed_checks", "skipped_checks")
+        ]
+
+    scanned = results([sys.executable, "-m", "ecs_model_tools.checkov_scan"])
+    assert scanned == results([str(Path(sys.executable).parent / "checkov")])
+    assert sum(len(checks) for _, kind, checks in scanned if kind == "passed_checks") > 90
