@@ -64,11 +64,16 @@ MATRIX = [
         "prod_max_tasks": "1",
         "production_rollout": "linear",
     },
-    {"python_version": "3.13", "task_cpu": "4096", "task_memory": "8192", "az_count": "3", "ecs_exec": True},
+    {"python_version": "3.13", "task_cpu": "2048", "task_memory": "4096", "az_count": "3", "ecs_exec": True},
     {
-        "task_cpu": "2048",
-        "task_memory": "4096",
+        # Every answer the generated tests read, other than its default (READ_BY_THE_GENERATED_TESTS):
+        # the one combination that runs the generated suite.
+        "task_cpu": "4096",
+        "task_memory": "8192",
         "latency_alarm_ms": "1000",
+        "ecs_exec": True,
+        "hosted_zone_name": "models.example.com",
+        "environment_name": "ml-platform",
         "vpc_cidr": "172.20.0.0/20",
         # The other task, with names of its own (an underscore in the route and metric names).
         "project_name": "Churn Scorer",
@@ -206,13 +211,17 @@ def test_matrix_keys_are_variables_of_cookiecutter_json():
 
 # The answers, names aside (below), that change what the generated tests read: the service package,
 # its tests, model/, the Dockerfile, infra/api.yaml (task size, exec, routing), infra/dashboard.yaml.
+# CLASSIFICATION answers each of them other than its default, and is the one combination that runs the
+# generated suite. The defaults' runs in test_fresh_clone.py. Between the two, the suite sees both
+# cases of each answer that it can tell apart: a task with one uvicorn worker or several, exec on or
+# off, routing by path or by host name, either task, the default latency and environment or others.
 READ_BY_THE_GENERATED_TESTS = {
     *("model_task", "task_cpu", "task_memory", "latency_alarm_ms", "ecs_exec", "hosted_zone_name"),
     "environment_name",
 }
-# The names change routes, batch keys, answer fields, metric names and the package: the classification
-# combination (CLASSIFICATION) runs the whole suite with names of its own, and the drawn answer sets
-# (test_drawn_answers.py) bake strictly and run tests/test_api.py on five more.
+# The names change routes, batch keys, answer fields, metric names and the package: CLASSIFICATION
+# runs the whole suite with names of its own, and the drawn answer sets (test_drawn_answers.py) bake
+# strictly and run tests/test_api.py on five more.
 NAMES = {"project_name", "project_slug", "package_name", "description", "author_name", "author_email"}
 NAMES |= {"item_name", "item_plural", "prediction_name", "prediction_plural"}
 # Rendered into those files, but nothing the generated tests run changes with them.
@@ -228,15 +237,6 @@ WORKERS = dict(
         r'"(\d+)": \{Workers: "(\d+)"\}', (TEMPLATE / "{{cookiecutter.project_slug}}/infra/api.yaml").read_text()
     )
 )
-
-
-def exercised_by_the_generated_tests(combination: dict) -> set[str]:
-    """The answers of a combination that change what the generated tests read (a task size only
-    when it changes the number of workers)."""
-    answers = READ_BY_THE_GENERATED_TESTS & set(combination)
-    if WORKERS[answers_of(combination)["task_cpu"]] == WORKERS[answers_of({})["task_cpu"]]:
-        answers -= {"task_cpu", "task_memory"}
-    return answers
 
 
 def test_the_answers_the_generated_tests_read_are_those_the_template_renders_there():
@@ -260,6 +260,15 @@ def test_the_answers_the_generated_tests_read_are_those_the_template_renders_the
     assert answers - {"__item_class"} <= READ_BY_THE_GENERATED_TESTS | NAMES | set(RENDERED_NOT_EXERCISED)
 
 
+def test_the_combination_that_runs_the_generated_suite_changes_every_answer_it_reads():
+    """CLASSIFICATION's suite sees a value other than the default of each answer the generated tests
+    read (the task size one that changes the number of uvicorn workers), and names of its own."""
+    ours, defaults = answers_of(CLASSIFICATION), answers_of({})
+    assert [a for a in sorted(READ_BY_THE_GENERATED_TESTS) if ours[a] == defaults[a]] == []
+    assert WORKERS[ours["task_cpu"]] != WORKERS[defaults["task_cpu"]]
+    assert {"project_name", "item_name", "prediction_name"} <= set(CLASSIFICATION)
+
+
 @pytest.mark.parametrize("combination", MATRIX, ids=[combination_id(c) for c in MATRIX])
 def test_combination_bakes_validates_and_passes_its_tests(bake_once, combination):
     project = bake_once(combination)
@@ -274,9 +283,9 @@ def test_combination_bakes_validates_and_passes_its_tests(bake_once, combination
     readme = (project / "README.md").read_text()
     assert readme.count("\n") <= README_MAX_LINES, "the README reads in one sitting; reference goes to docs/"
 
-    # The defaults' whole suite runs in test_fresh_clone.py, by `make test` from a fresh clone; a
-    # combination whose answers change nothing the generated tests read would run the same suite.
-    if exercised_by_the_generated_tests(combination):
+    # The defaults' whole suite runs in test_fresh_clone.py, by `make test` from a fresh clone, and
+    # CLASSIFICATION's here: between them, every value the generated tests read (above).
+    if combination is CLASSIFICATION:
         tests = run([sys.executable, *GENERATED_SUITE], project, timeout=300)
         assert tests.returncode == 0, tests.stdout[-3000:]
         assert re.search(r"\d+ passed", tests.stdout)
