@@ -328,13 +328,13 @@ def test_only_the_bake_that_owns_the_environment_may_change_it(bootstrap, baked)
         ("ec2:DeleteVpc", "vpc/vpc-0a1b2c3d"),
         ("ec2:DeleteSubnet", "subnet/subnet-0a1b2c3d"),
         ("ec2:DeleteVpcEndpoints", "vpc-endpoint/vpce-0a1b2c3d"),
-        ("elasticloadbalancing:DeleteLoadBalancer", "loadbalancer/app/ml-models-dev/0a1b2c3d"),
-        ("elasticloadbalancing:ModifyListener", "listener/app/ml-models-dev/0a1b2c3d/4e5f"),
-        ("elasticloadbalancing:DeleteListener", "listener/app/ml-models-dev/0a1b2c3d/4e5f"),
-        ("ecs:DeleteCluster", "cluster/ml-models-dev"),
-        ("ecs:UpdateCluster", "cluster/ml-models-dev"),
+        ("elasticloadbalancing:DeleteLoadBalancer", f"loadbalancer/app/{environment}/0a1b2c3d"),
+        ("elasticloadbalancing:ModifyListener", f"listener/app/{environment}/0a1b2c3d/4e5f"),
+        ("elasticloadbalancing:DeleteListener", f"listener/app/{environment}/0a1b2c3d/4e5f"),
+        ("ecs:DeleteCluster", f"cluster/{environment}"),
+        ("ecs:UpdateCluster", f"cluster/{environment}"),
         ("kms:ScheduleKeyDeletion", "key/0a1b2c3d-0000-4000-8000-000000000000"),
-        ("sns:DeleteTopic", "ml-models-dev-alarms"),
+        ("sns:DeleteTopic", f"{environment}-alarms"),
     ]
     for action, resource in environment_actions:
         service = action.split(":")[0]
