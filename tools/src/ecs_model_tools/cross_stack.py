@@ -67,7 +67,7 @@ SHARED_PARAMETERS = ["LatencyAlarmMs"]
 NAMING = {"Prefix", "EnvironmentName", "EnvironmentPrefix", "HostedZoneName"}
 
 
-class TemplateLoader(yaml.SafeLoader):
+class TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: 10x faster
     """Reads short-form tags as their long form: !Ref X -> {"Ref": "X"}, !GetAtt A.B -> {"Fn::GetAtt": ["A", "B"]}."""
 
 

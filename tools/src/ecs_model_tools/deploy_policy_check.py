@@ -13,6 +13,7 @@ DeployPolicy in infra/bootstrap.yaml misses one of these actions, or grants one 
 script calls and UNUSED_GRANTS does not explain.
 """
 
+import functools
 import re
 import shlex
 from pathlib import Path
@@ -104,14 +105,20 @@ def logical_lines(text: str) -> list[str]:
     return lines
 
 
+@functools.cache
+def botocore_session():
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 def operation_action(service: str, command: str, waiter: str | None) -> list[str]:
     """IAM actions of one `aws` command, from awscli's service and waiter models."""
     if (service, command) in HIGH_LEVEL:
         return HIGH_LEVEL[(service, command)]
-    import botocore.session
     from botocore import xform_name
 
-    session = botocore.session.get_session()
+    session = botocore_session()
     model = session.get_service_model("s3" if service == "s3api" else service)
     prefix = model.signing_name or model.endpoint_prefix
     if command == "wait":
