@@ -9,6 +9,7 @@ that the cross-stack check catches a broken contract between the stacks.
 import json
 import re
 import shutil
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def test_cfn_lint_reports_only_the_package_relative_template_urls(combination, t
     assert len(findings) == len(nested) + len(packaged_code)
 
 
+CHECKOV_OPTIONS = ["--framework", "cloudformation", "dockerfile", "--skip-download", "-o", "json"]
+
+
 @pytest.fixture(scope="module")
 def tool_output(combination):
     """cfn-lint and checkov on one baked combination, run side by side (JSON output of each)."""
@@ -110,7 +114,8 @@ def tool_output(combination):
     files = [arg for path in [*templates, "Dockerfile"] for arg in ("-f", path)]
     commands = {
         "cfn-lint": ["cfn-lint", "--format", "json", "--", *templates],
-        "checkov": ["checkov", *files, "--framework", "cloudformation", "dockerfile", "--skip-download", "-o", "json"],
+        # checkov's own command, its JSONPath parser built once (the same report: tools/tests/test_checks.py)
+        "checkov": [sys.executable, "-m", "ecs_model_tools.checkov_scan", *files, *CHECKOV_OPTIONS],
     }
     with ThreadPoolExecutor() as pool:
         futures = {name: pool.submit(run, command, project) for name, command in commands.items()}
