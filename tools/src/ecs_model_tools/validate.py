@@ -217,7 +217,7 @@ def check_checkov() -> Result:
     todo = [path for path in paths if path not in counts]
     if todo:
         # checkov beside this tool runs through checkov_scan.py: the same command, its JSONPath
-        # parser built once instead of once per attribute path (a third of its time here).
+        # parser built once instead of once per attribute path (close to half its time here).
         beside = Path(command).parent == Path(sys.executable).parent and importlib.util.find_spec("checkov")
         checkov = [sys.executable, "-m", "ecs_model_tools.checkov_scan"] if beside else [command]
         proc = subprocess.run(
