@@ -45,7 +45,7 @@ def test_the_projects_validator_passes_in_strict_mode(default_project):
 
 
 # The default bake's own test suite runs in tests/test_fresh_clone.py, as `make test` in a fresh
-# clone installed from its uv.lock (test_matrix.py runs the other bakes' suites).
+# clone installed from its uv.lock (test_matrix.py runs one other bake's: CLASSIFICATION).
 
 
 # Issue 25's bound on the machinery a team inherits: the code outside the service package, the

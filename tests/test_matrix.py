@@ -241,8 +241,8 @@ WORKERS = dict(
 
 def test_the_answers_the_generated_tests_read_are_those_the_template_renders_there():
     """READ_BY_THE_GENERATED_TESTS, NAMES and RENDERED_NOT_EXERCISED hold every answer the files the
-    generated tests read are rendered with (an answer left out would let a combination skip a suite
-    whose input it changed unnoticed). The README and docs/ are read too, but only for request
+    generated tests read are rendered with (an answer left out of READ_BY_THE_GENERATED_TESTS would
+    never reach the suite at a value other than its default). The README and docs/ are read too, but only for request
     bodies and the API table: the contract and the names."""
     project = TEMPLATE / "{{cookiecutter.project_slug}}"
     read = [project / "{{cookiecutter.package_name}}", project / "tests", project / "model"]
@@ -262,7 +262,7 @@ def test_the_answers_the_generated_tests_read_are_those_the_template_renders_the
 
 def test_the_combination_that_runs_the_generated_suite_changes_every_answer_it_reads():
     """CLASSIFICATION's suite sees a value other than the default of each answer the generated tests
-    read (the task size one that changes the number of uvicorn workers), and names of its own."""
+    read (for the task size, one with another number of uvicorn workers), and names of its own."""
     ours, defaults = answers_of(CLASSIFICATION), answers_of({})
     assert [a for a in sorted(READ_BY_THE_GENERATED_TESTS) if ours[a] == defaults[a]] == []
     assert WORKERS[ours["task_cpu"]] != WORKERS[defaults["task_cpu"]]
