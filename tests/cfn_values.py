@@ -35,6 +35,7 @@ class Stack:
             "AWS::Region": self.region,
             "AWS::Partition": self.partition,
             "AWS::StackName": self.name,
+            "AWS::NoValue": None,  # the property is left out
         }[name]
 
     def condition(self, name: str) -> bool:

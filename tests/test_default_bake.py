@@ -66,5 +66,6 @@ def test_the_code_a_team_inherits_beside_its_model_stays_small(default_project):
     lines = {str(path.relative_to(default_project)): len(path.read_text().splitlines()) for path in code}
     assert sum(lines.values()) <= INHERITED_CODE_MAX_LINES, lines
     assert set(lines) == {
-        f"scripts/{name}" for name in ("bootstrap.sh", "build-push.sh", "deploy-api.sh", "deploy-infra.sh", "lib.sh")
+        f"scripts/{name}"
+        for name in ("bootstrap.sh", "build-push.sh", "promote.sh", "deploy-api.sh", "deploy-infra.sh", "lib.sh")
     }

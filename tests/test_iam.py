@@ -24,6 +24,7 @@ from .sar_keys import access_level, actions_matching, resource_types, undocument
 from .test_matrix import MATRIX, answers_of, combination_id
 
 ACCOUNT, REGION, ENV = "111111111111", "eu-west-1", "dev"
+PROD_ACCOUNT = "222222222222"
 AUDIENCE = "ari:cloud:bitbucket::workspace/5e4c0a3b-9d7f-4b1a-8c2e-3f4a5b6c7d8e"
 REPO = "{a1b2c3d4-1111-4222-8333-444455556666}"
 TEST_ENV = "{b2c3d4e5-2222-4333-8444-555566667777}"  # Bitbucket's "Test" environment (dev)
@@ -39,7 +40,12 @@ class Bootstrap:
     def __init__(self, project: Path, answers: dict, prefix: str | None = None):
         self.prefix = prefix or project.name
         self.oidc = answers["deploy_identity"] == "oidc"
-        parameters = {"Prefix": self.prefix, "EnvironmentName": ENV, "EnvironmentPrefix": answers["environment_name"]}
+        parameters = {
+            "Prefix": self.prefix,
+            "EnvironmentName": ENV,
+            "EnvironmentPrefix": answers["environment_name"],
+            "DevAccount": ACCOUNT,
+        }
         if self.oidc:
             parameters |= {
                 "BitbucketAudience": AUDIENCE,
@@ -380,6 +386,51 @@ def test_the_deploy_identity_pushes_only_to_this_environments_repositories(boots
     assert not bootstrap.deploy_may("ecr:PutImage", bootstrap.arn("ecr", f"repository/{bootstrap.prefix}-prod/api"))
     assert not bootstrap.deploy_may("ecr:PutImage", bootstrap.arn("ecr", "repository/other-team/api"))
     assert not bootstrap.deploy_may("ecr:DeleteRepository", own)
+
+
+def test_production_pulls_the_image_dev_ran_from_dev_and_nothing_more(baked):
+    """make promote reads dev's image from production's account. AWS allows a cross-account request only
+    when the identity's own policy (production's bootstrap) and the repository's policy (dev's
+    infra/ecr.yaml) both allow it (IAM User Guide, "Cross-account policy evaluation logic"). Dev's
+    repository names production's account and, by aws:PrincipalArn, only its deploy identity."""
+    project, answers = baked
+    prefix, oidc = project.name, answers["deploy_identity"] == "oidc"
+    parameters = {"Prefix": prefix, "EnvironmentPrefix": answers["environment_name"], "DevAccount": ACCOUNT}
+    if oidc:
+        parameters |= {
+            "BitbucketAudience": AUDIENCE,
+            "BitbucketRepositoryUuid": REPO,
+            "DeploymentEnvironmentUuid": PROD_ENV,
+        }
+    if "HostedZoneId" in load_template(project / "infra/bootstrap.yaml")["Parameters"]:
+        parameters["HostedZoneId"] = ZONE
+    production = Stack(
+        project / "infra/bootstrap.yaml", {**parameters, "EnvironmentName": "prod"}, "b", PROD_ACCOUNT, REGION
+    )
+    identity = production.resources["DeployPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+
+    def repository(environment: str, account: str) -> dict:
+        values = {"Prefix": prefix, "EnvironmentName": environment, "ProductionAccount": PROD_ACCOUNT, "KeepImages": 30}
+        stack = Stack(project / "infra/ecr.yaml", values, f"{prefix}-{environment}-infra-EcrStack-X", account, REGION)
+        return stack.resources["Repository"]["Properties"]
+
+    dev_repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{prefix}-dev/api"
+    policy = repository("dev", ACCOUNT)["RepositoryPolicyText"]["Statement"]
+    deployer = f"arn:aws:iam::{PROD_ACCOUNT}:{'role' if oidc else 'user'}/{prefix}-deploy"
+
+    def may(action: str, principal: str = deployer) -> bool:
+        request = Request(action, dev_repository, {"aws:PrincipalArn": principal})
+        by_repository = Request(action, dev_repository, request.context, {"AWS": f"arn:aws:iam::{PROD_ACCOUNT}:root"})
+        return is_allowed(request, identity) and trusts(policy, by_repository)
+
+    assert may("ecr:BatchGetImage") and may("ecr:GetDownloadUrlForLayer")
+    for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:BatchDeleteImage", "ecr:SetRepositoryPolicy"):
+        assert not may(action), action
+    assert not may("ecr:BatchGetImage", f"arn:aws:iam::{PROD_ACCOUNT}:role/someone-else")
+    assert not is_allowed(
+        Request("ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/other/api"), identity
+    )
+    assert repository("prod", PROD_ACCOUNT).get("RepositoryPolicyText") is None  # nobody pulls production's
 
 
 # The boundary.

@@ -42,13 +42,13 @@ def test_branches_test_first_then_deploy_their_environment(project):
         assert config["pipelines"]["branches"][branch][0]["step"]["name"] == "Validate and test"
         stage, steps = deploy_steps(config, branch)
         assert stage["deployment"] == deployment
-        assert [s["script"] for s in steps] == [
-            [f"make deploy-infra ENV={env}"],
-            [f"make build-push ENV={env}"],
-            [f"make deploy-api ENV={env}"],
-        ]
-        assert steps[1]["services"] == ["docker"]
-        assert "docker" in steps[1]["caches"] and all("pip" in s["caches"] for s in steps)
+        image = ["make build-push ENV=dev"] if env == "dev" else ["make skopeo", "make promote ENV=prod"]
+        assert [s["script"] for s in steps] == [[f"make deploy-infra ENV={env}"], image, [f"make deploy-api ENV={env}"]]
+        assert all("pip" in s["caches"] for s in steps)
+    _, dev = deploy_steps(config, "dev")
+    assert dev[1]["services"] == ["docker"] and "docker" in dev[1]["caches"]
+    _, production = deploy_steps(config, "main")
+    assert not any("services" in step for step in production)  # no docker: production never builds
 
 
 def test_options_decide_oidc_and_the_production_gate(default_project, access_keys_project):
@@ -83,6 +83,12 @@ def test_options_decide_oidc_and_the_production_gate(default_project, access_key
         ("- make deploy-api ENV=dev", "- make deploy-apii ENV=dev", "make target 'deploy-apii' is not in the Makefile"),
         ("- make deploy-api ENV=prod", "- make deploy-api ENV=dev", "deployment production must deploy ENV=prod"),
         ("- make test", "- pip install -r requirements-dev.txt && pytest", "is not a make target or a script"),
+        (
+            "- make promote ENV=prod",
+            "- make build-push ENV=prod",
+            "production never runs make build-push: it promotes the image dev ran",
+        ),
+        ("- make promote ENV=prod", "- make train promote ENV=prod", "production never runs make train"),
     ],
     ids=[
         "misspelled-script",
@@ -91,6 +97,8 @@ def test_options_decide_oidc_and_the_production_gate(default_project, access_key
         "missing-target",
         "wrong-env",
         "logic-in-yaml",
+        "production-builds",
+        "production-trains",
     ],
 )
 def test_step_check_catches_what_the_schema_lets_through(default_project, tmp_path, old, new, message):
@@ -143,6 +151,7 @@ def test_the_deploy_steps_never_train_and_build_from_the_committed_model(default
     for name in names:
         text = (default_project / "scripts" / name).read_text()
         assert not re.search(r"make\b[^\n]*(train|model/artifacts)|model\.train", text), name
+    assert "promote.sh" in names  # production's image step
     build = (default_project / "scripts/build-push.sh").read_text()
     assert "ecs-model-tools artifact" in build and '--label "model.sha256=$model_sha256"' in build
     for branch in ("dev", "main"):

@@ -1,7 +1,8 @@
 """The deploy rehearsal (make rehearse) against moto server, and how each deploy step fails.
 
 The rehearsal runs the pipeline's own make targets for dev (bootstrap, deploy-infra,
-build-push, deploy-api, then a second push) with only docker replaced. Failures must stop
+build-push, deploy-api), the main pipeline's promotion to production (deploy-infra, promote,
+deploy-api ENV=prod), then a second push to dev, with only docker and skopeo replaced. Failures must stop
 the right step with a message that names the problem, and a non-zero exit.
 """
 
@@ -50,7 +51,7 @@ def assert_rehearsal_passed(result, project="property-valuation-api"):
     assert result.returncode == 0, result.output[-4000:]
     _, failed, emulated, static = map(int, SUMMARY.search(result.stdout).groups())
     assert failed == 0 and emulated >= 10 and static >= 5
-    for target in ("bootstrap", "deploy-infra", "build-push", "deploy-api", "rollback"):
+    for target in ("bootstrap", "deploy-infra", "build-push", "promote", "deploy-api", "status", "rollback"):
         assert f"--- {target}: ok" in result.stdout
     for check in (
         "stacks complete",
@@ -64,6 +65,10 @@ def assert_rehearsal_passed(result, project="property-valuation-api"):
         "test listener rule: header, before production",
         "release check packaged with model.json",
         "rollback serves the previous image, rolling",
+        "production runs the digest dev ran",
+        "promoted byte for byte; production never builds",
+        "production refuses an image dev did not run",
+        "make status shows commit, digest, model",
     ):
         assert re.search(rf"PASS  \w+ +{re.escape(check)}", result.stdout), check
     assert f"No changes to deploy. Stack {project}-dev-infra is up to date" in result.stdout

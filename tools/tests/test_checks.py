@@ -80,6 +80,17 @@ def test_a_grant_ahead_of_use_that_a_script_now_calls_is_named(rendered, monkeyp
     assert any(problem.startswith("ecr:DescribeImages is called now (") for problem in found), found
 
 
+def test_a_skopeo_copy_needs_the_pull_of_its_source_and_the_push_of_its_target(rendered, tmp_path):
+    """promote.sh copies with skopeo: the deploy policy must grant what the ECR user guide lists for a
+    pull of the source (none for the public registry) and a push of the target."""
+    called = deploy_policy_check.calls(rendered / "scripts/promote.sh")
+    assert {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:PutImage", "ecr:CompleteLayerUpload"} <= set(called)
+    assert "promote.sh: skopeo copy" in called["ecr:PutImage"]
+    script = tmp_path / "public.sh"
+    script.write_text('skopeo copy "docker://public.ecr.aws/cloudwatch-agent/x:1" "docker://$target"\n')
+    assert set(deploy_policy_check.calls(script)) == set(deploy_policy_check.DOCKER_PUSH)
+
+
 def test_the_pipeline_check_names_a_step_that_calls_nothing_the_project_has(project):
     pipeline = project / "bitbucket-pipelines.yml"
     pipeline.write_text(pipeline.read_text().replace("- make validate", "- make validate-everything", 1))

@@ -4,19 +4,18 @@
 #
 #   scripts/bootstrap.sh dev|prod        (make bootstrap ENV=dev)
 #
-# With deploy_identity "oidc" (project.json), needs, copied from Bitbucket (Repository
-# settings > Pipelines > OpenID Connect) as shown there:
+# With deploy_identity "oidc", needs, from Bitbucket's Repository settings > Pipelines > OpenID Connect:
 #   BITBUCKET_OIDC_AUDIENCE                 Audience: ari:cloud:bitbucket::workspace/<uuid> (no braces)
 #   BITBUCKET_REPO_UUID                     Repository UUID, with braces
 #   BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID   UUID of the deployment environment, with braces:
 #                                           Test for dev, Production for prod
-# Optional:
-#   EXISTING_OIDC_PROVIDER_ARN   the account's Bitbucket OIDC provider, if it already has one
+# Optional: EXISTING_OIDC_PROVIDER_ARN, the account's Bitbucket OIDC provider if it has one already.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-parameters=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX")
+# DevAccount: production's deploy identity may pull dev's images (make promote).
+parameters=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" "DevAccount=$DEV_ACCOUNT")
 # The one hosted zone CloudFormation may add records to: the environment's (own environment
 # with host routing only; infra/params/<env>.json).
 if grep -q '^  HostedZoneId:' "$ROOT/infra/bootstrap.yaml"; then

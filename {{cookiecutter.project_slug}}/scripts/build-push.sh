@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# Build the image from the committed model (checked against the SHA-256 model.json records;
-# the pipeline never trains) and push it to the environment's ECR repository, tagged with the
-# commit and labelled with the commit, the model version and the model's SHA-256. With
-# sidecar_image_source "ecr_copy" (project.json), then copy the pinned CloudWatch agent image
-# into ECR, so tasks in private subnets without NAT can pull it.
+# Build dev's image from the committed model (checked against the SHA-256 model.json records;
+# the pipeline never trains) and push it to ECR, tagged with the commit (IMAGE_TAG) and
+# labelled with the commit, the model version and the model's SHA-256; then the CloudWatch
+# agent (copy_agent_image). A tag already in ECR is not pushed again (tags are immutable).
+# Production never builds: it runs the image dev ran (scripts/promote.sh).
 #
-#   scripts/build-push.sh dev|prod       (make build-push ENV=dev)
-# IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. A tag already in ECR
-# is not pushed again (tags are immutable); any error of that check but "not found" stops
-# the step (image_in_ecr in lib.sh).
+#   scripts/build-push.sh dev            (make build-push ENV=dev)
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
+[ "$ENV_NAME" = dev ] || die "production runs only images dev ran healthy, never a build: run 'make promote ENV=prod'"
 require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
 require_command docker "install Docker (in Bitbucket the step needs 'services: [docker]')"
 use_credentials
@@ -45,18 +42,6 @@ else
   docker push "$repository_uri:$IMAGE_TAG"
 fi
 
-if [ "$SIDECAR_IMAGE_SOURCE" = ecr_copy ]; then
-  agent_tag="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["api"].get("AgentImageTag", ""))' "$PARAMS_FILE")"
-  [ -n "$agent_tag" ] || die "infra/params/$ENV_NAME.json has no api.AgentImageTag (the CloudWatch agent tag to copy)"
-  agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
-  agent_uri="$(stack_output "$INFRA_STACK" AgentRepositoryUri)"
-  if image_in_ecr "$agent_repository" "$agent_tag"; then
-    say "$agent_repository:$agent_tag is already in ECR"
-  else
-    say "copying the CloudWatch agent $agent_tag into $agent_uri"
-    docker pull "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag"
-    docker tag "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$agent_tag" "$agent_uri:$agent_tag"
-    docker push "$agent_uri:$agent_tag"
-  fi
-fi
+docker_copy() { docker pull "$1" && docker tag "$1" "$2" && docker push "$2"; }
+copy_agent_image docker_copy
 say "pushed $repository_uri:$IMAGE_TAG"

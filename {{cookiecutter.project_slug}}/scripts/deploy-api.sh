@@ -1,25 +1,19 @@
 #!/usr/bin/env bash
-# Deploy the API stack <project>-<env>-api with the image of this commit, then wait until
-# the ECS service is stable. A rollout the circuit breaker or this model's alarms roll back
-# fails this step; so does a canary or linear release whose release check fails. The release
-# check (a Lambda function; its code is the template tool's ecs_model_tools/release_check.py) is
-# packaged with model/artifacts/model.json, the answers it expects to the documented examples.
-# Then the images the service runs are tagged "running" (the ones before, "previous"),
-# which the repositories' lifecycle policy never expires.
+# Deploy the API stack <project>-<env>-api with this commit's image (IMAGE_TAG; production only
+# the image dev ran healthy), then wait until the service is stable. A rollout the circuit
+# breaker or this model's alarms roll back fails this step, as does a canary or linear release
+# whose release check (a Lambda: the tool's release_check.py, packaged with model.json's expected
+# answers) fails. Then the images the service runs are tagged "running" (the ones before,
+# "previous"), which the lifecycle policy never expires; in dev also "healthy-<source tree>".
 #
 #   scripts/deploy-api.sh dev|prod       (make deploy-api ENV=dev)
-# IMAGE_TAG defaults to BITBUCKET_COMMIT, or to git HEAD on a laptop. With ROLLBACK=1 (make
-# rollback) it deploys the image tagged "previous" instead, rolling, without the release check.
+# With ROLLBACK=1 (make rollback): the image tagged "previous", rolling, without the release check.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 use_environment "${1:-}"
-if [ -n "${ROLLBACK:-}" ]; then
-  IMAGE_TAG=previous # the tag; the commit it names is read from ECR below
-else
-  IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
-  require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
-fi
+[ -z "${ROLLBACK:-}" ] || IMAGE_TAG=previous # the tag; the commit it names is read from ECR below
+require_var IMAGE_TAG "set BITBUCKET_COMMIT or IMAGE_TAG, or run inside the git repository"
 common=("Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX")
 stack_parameters api "${common[@]}" "ImageTag=$IMAGE_TAG"
 use_credentials
@@ -36,8 +30,14 @@ if [ -n "${ROLLBACK:-}" ]; then # make rollback: the image tagged "previous", wh
   PARAMETERS=("${PARAMETERS[@]/#DeploymentStrategy=*/DeploymentStrategy=ROLLING}")
   say "rolling $ENV_NAME back to $IMAGE_TAG, the release before the one running (rolling: it ran healthy before)"
 fi
-image_in_ecr "$repository" "$IMAGE_TAG" ||
-  die "image $repository:$IMAGE_TAG is not in ECR: run 'make build-push ENV=$ENV_NAME' first"
+digest="$(image_digest "$repository" "$IMAGE_TAG")" ||
+  die "image $repository:$IMAGE_TAG is not in ECR: run 'make $([ "$ENV_NAME" = prod ] && echo promote || echo build-push) ENV=$ENV_NAME' first"
+[ -n "${ROLLBACK:-}" ] || tree="$(source_tree)"
+if [ "$ENV_NAME" = prod ] && [ -z "${ROLLBACK:-}" ]; then # production runs only what dev ran healthy
+  healthy="$(healthy_digest "$tree")"
+  [ "$digest" = "$healthy" ] ||
+    die "refusing to deploy $repository:$IMAGE_TAG ($digest): dev has not run it healthy (dev's image for source tree $tree: ${healthy:-none}). Push this tree to dev, then 'make promote ENV=prod'"
+fi
 # infra/api.yaml's ReleaseCheck Code: the tool's release check, with this model's expected answers.
 if ! (cd "$ROOT" && ecs-model-tools release-check build/release_check model/artifacts/model.json); then
   # ROLLING never calls the release check; CANARY and LINEAR would fail every release without the answers.
@@ -66,6 +66,10 @@ grep -q ":$IMAGE_TAG\b" <<<"$images" ||
   die "service $service does not run image tag $IMAGE_TAG after the deploy (it runs: $images); was it rolled back?"
 say "service $service is stable and runs $repository:$IMAGE_TAG"
 mark_running "$repository" "$IMAGE_TAG"
+# The first image dev ran healthy for a tree keeps the tag (it is immutable).
+if [ "$ENV_NAME" = dev ] && [ -z "${ROLLBACK:-}" ] && [ -z "$(healthy_digest "$tree")" ]; then
+  put_tag "$repository" "$IMAGE_TAG" "healthy-$tree" && say "$repository: $IMAGE_TAG is tagged healthy-$tree"
+fi
 if [ "$SIDECAR_IMAGE_SOURCE" = ecr_copy ]; then
   agent_repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
   agent_tag="$(stack_parameter "$API_STACK" AgentImageTag)"

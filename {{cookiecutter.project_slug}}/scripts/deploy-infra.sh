@@ -18,7 +18,7 @@ require_command ecs-model-tools "run 'make install' (the template's tool, pinned
 priority="$(cd "$ROOT" && ecs-model-tools listener-rule priority)"
 test_priority="$(cd "$ROOT" && ecs-model-tools listener-rule test-priority)"
 stack_parameters infra "Prefix=$PROJECT" "EnvironmentName=$ENV_NAME" "EnvironmentPrefix=$ENVIRONMENT_PREFIX" \
-  "ListenerRulePriority=$priority" "TestListenerRulePriority=$test_priority"
+  "ListenerRulePriority=$priority" "TestListenerRulePriority=$test_priority" "ProductionAccount=$PROD_ACCOUNT"
 use_credentials
 guard_account
 require_stack "$BOOTSTRAP_STACK" "an admin runs 'make bootstrap ENV=$ENV_NAME' once per account first"

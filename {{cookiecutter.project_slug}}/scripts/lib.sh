@@ -1,7 +1,5 @@
-# Shared by the deploy scripts (bootstrap.sh, deploy-infra.sh, build-push.sh,
-# deploy-api.sh). Each script checks everything it needs and stops with a message naming
+# Shared by the deploy scripts. Each checks everything it needs and stops with a message naming
 # what is missing before its first call that changes anything in AWS.
-#
 # Stack names (one place): <project>-bootstrap, <project>-<env>-infra, <project>-<env>-api,
 # and the environment's <environment>-<env> (deployed here only with infrastructure "own").
 # shellcheck shell=bash
@@ -15,14 +13,11 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-die() {
-  echo "error: $*" >&2
-  exit 1
-}
+die() { echo "error: $*" >&2; exit 1; }
+say() { echo "==> $*"; }
 
 # The bake-time facts (project name, region, accounts, deploy identity, workspace, sidecar
-# image source) are in project.json at the repository's root, read by every script; JSON,
-# because the Python scripts read it natively and bash already runs python3 (load_stack).
+# image source) are in project.json at the repository's root, read by every script.
 facts="$(python3 -c 'import json, sys
 c = json.load(open(sys.argv[1]))
 print(c["project"], c["region"], c["deploy_identity"], c["accounts"]["dev"], c["accounts"]["prod"],
@@ -32,12 +27,9 @@ print(c["project"], c["region"], c["deploy_identity"], c["accounts"]["dev"], c["
   read -r BITBUCKET_WORKSPACE; read -r SIDECAR_IMAGE_SOURCE; read -r INFRASTRUCTURE; read -r ENVIRONMENT_PREFIX; } <<<"$facts"
 BOOTSTRAP_STACK="$PROJECT-bootstrap"
 
-say() {
-  echo "==> $*"
-}
-
 # usage: use_environment ENV -- sets ENV_NAME, EXPECTED_ACCOUNT, DEPLOYMENT (the Bitbucket
-# deployment environment), ENVIRONMENT_STACK, INFRA_STACK, API_STACK, PARAMS_FILE
+# deployment environment), ENVIRONMENT_STACK, INFRA_STACK, API_STACK, PARAMS_FILE, IMAGE_TAG
+# (BITBUCKET_COMMIT or git HEAD, unless set)
 use_environment() {
   ENV_NAME="${1:-}"
   case "$ENV_NAME" in
@@ -51,23 +43,17 @@ use_environment() {
   API_STACK="$PROJECT-$ENV_NAME-api"
   PARAMS_FILE="$ROOT/infra/params/$ENV_NAME.json"
   [ -f "$PARAMS_FILE" ] || die "parameters file infra/params/$ENV_NAME.json is missing"
+  IMAGE_TAG="${IMAGE_TAG:-${BITBUCKET_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}}"
 }
 
-require_var() { # NAME "where it comes from"
-  [ -n "${!1:-}" ] || die "variable $1 is not set: $2"
-}
-
-require_command() { # NAME "how to get it"
-  command -v "$1" >/dev/null 2>&1 || die "command '$1' not found: $2"
-}
+require_var() { [ -n "${!1:-}" ] || die "variable $1 is not set: $2"; } # NAME "where it comes from"
+require_command() { command -v "$1" >/dev/null 2>&1 || die "command '$1' not found: $2"; } # NAME "how to get it"
 
 # Credentials: in a pipeline step, from OIDC (the role in AWS_ROLE_ARN) or from the
 # secured variables; on a laptop, whatever the AWS CLI finds (profile, SSO, variables).
 use_credentials() {
   require_command aws "run 'make install' (the AWS CLI is locked in uv.lock)"
-  if [ -z "${AWS_DEFAULT_REGION:-}" ] && [ -n "${AWS_REGION:-}" ]; then
-    export AWS_DEFAULT_REGION="$AWS_REGION"
-  fi
+  export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-}}"
   require_var AWS_DEFAULT_REGION "set it to $PROJECT_REGION (a deployment variable in Bitbucket, or export it)"
   if [ -n "${BITBUCKET_STEP_OIDC_TOKEN:-}" ]; then
     require_var AWS_ROLE_ARN "set it as a deployment variable: the DeployRoleArn output of stack $BOOTSTRAP_STACK"
@@ -96,8 +82,7 @@ guard_account() {
   say "$ENV_NAME: account $identity, region $AWS_DEFAULT_REGION"
 }
 
-# What describe-stacks says about a stack, read once per stack and kept in STACK_INFO:
-# "<stack> status", "<stack> output <Key>", "<stack> parameter <Key>".
+# What describe-stacks says about a stack, read once per stack and kept in STACK_INFO.
 declare -A STACK_INFO=()
 
 load_stack() { # STACK
@@ -127,9 +112,17 @@ forget_stack() { # STACK -- after a deploy changed it
   done
 }
 
-stack_status() { # STACK -> status, or nothing if the stack does not exist
+stack_info() { # STACK KEY -> what load_stack read ("status", "output <Key>", "parameter <Key>"), or nothing
   [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
-  echo "${STACK_INFO["$1 status"]:-}"
+  echo "${STACK_INFO["$1 $2"]:-}"
+}
+stack_status() { stack_info "$1" status; } # STACK -> status, or nothing if the stack does not exist
+stack_parameter() { stack_info "$1" "parameter $2"; } # STACK KEY -> value, or nothing
+stack_output() { # STACK KEY
+  local value
+  value="$(stack_info "$1" "output $2")"
+  [ -n "$value" ] || die "stack $1 has no output $2"
+  echo "$value"
 }
 
 require_stack() { # STACK "what creates it"
@@ -142,17 +135,6 @@ require_stack() { # STACK "what creates it"
   esac
 }
 
-stack_output() { # STACK KEY
-  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
-  [ -n "${STACK_INFO["$1 output $2"]:-}" ] || die "stack $1 has no output $2"
-  echo "${STACK_INFO["$1 output $2"]}"
-}
-
-stack_parameter() { # STACK KEY -> value, or nothing
-  [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
-  echo "${STACK_INFO["$1 parameter $2"]:-}"
-}
-
 # usage: stack_parameters SECTION [Key=Value ...] -- sets the array PARAMETERS from
 # infra/params/<env>.json, checked against the section's template (ecs-model-tools stack-params).
 stack_parameters() {
@@ -163,12 +145,9 @@ stack_parameters() {
   mapfile -t PARAMETERS <<<"$lines"
 }
 
-# usage: deploy_stack STACK TEMPLATE ROLE_ARN Key=Value...
-# Deploys through a change set; CloudFormation acts with ROLE_ARN (the bootstrap's
-# execution role; empty: the caller's own permissions). An unchanged stack is success.
-# A stack left by a failed first create is replaced first (prepare_stack). A failure
-# prints the events that explain it, the failed nested stacks' own events included.
-# Production's infra and API stacks get termination protection once deployed.
+# usage: deploy_stack STACK TEMPLATE ROLE_ARN Key=Value... -- through a change set, which
+# CloudFormation executes as ROLE_ARN (empty: as the caller); unchanged is success. A failure
+# prints the events that explain it. Production's stacks get termination protection.
 deploy_stack() {
   local stack="$1" template="$2" role="$3"
   shift 3
@@ -233,18 +212,14 @@ and run this again"
 }
 
 wait_command() { # STACK STATUS -> the command that returns when STATUS is over
-  local waiter
+  local verb="${2%%_*}"
   case "$2" in
-    CREATE_IN_PROGRESS) waiter="stack-create-complete" ;;
-    DELETE_IN_PROGRESS) waiter="stack-delete-complete" ;;
-    UPDATE_IN_PROGRESS | UPDATE_COMPLETE_CLEANUP_IN_PROGRESS) waiter="stack-update-complete" ;;
-    UPDATE_ROLLBACK_IN_PROGRESS | UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) waiter="stack-rollback-complete" ;;
-    IMPORT_IN_PROGRESS) waiter="stack-import-complete" ;;
-    *) # no waiter ends on this status's outcome: read it until it ends in _COMPLETE or _FAILED
-      echo "aws cloudformation describe-stacks --stack-name $1 --query 'Stacks[0].StackStatus' --output text"
-      return ;;
+    CREATE_IN_PROGRESS | DELETE_IN_PROGRESS | IMPORT_IN_PROGRESS) echo "aws cloudformation wait stack-${verb,,}-complete --stack-name $1" ;;
+    UPDATE_IN_PROGRESS | UPDATE_COMPLETE_CLEANUP_IN_PROGRESS) echo "aws cloudformation wait stack-update-complete --stack-name $1" ;;
+    UPDATE_ROLLBACK_IN_PROGRESS | UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) echo "aws cloudformation wait stack-rollback-complete --stack-name $1" ;;
+    # no waiter ends on this status's outcome: read it until it ends in _COMPLETE or _FAILED
+    *) echo "aws cloudformation describe-stacks --stack-name $1 --query 'Stacks[0].StackStatus' --output text" ;;
   esac
-  echo "aws cloudformation wait $waiter --stack-name $1"
 }
 
 repair_command() { # STACK STATUS ROLE_ARN -> the command that makes the stack deployable
@@ -299,11 +274,9 @@ failed_events() { # STACK [INDENT]
   done < <(sort -u -t$'\t' -k3,3 <<<"$events")
 }
 
-# Production's stacks get termination protection after their first successful deploy, so
-# a delete-stack fails until someone turns it off on purpose (AWS CloudFormation User
-# Guide, "Protect CloudFormation stacks from being deleted"; nested stacks inherit it).
-# It replaces the load balancer's deletion protection, which turned a failed first create
-# into ROLLBACK_FAILED (infra/load-balancer.yaml).
+# Termination protection after a first successful deploy: a delete-stack fails until someone
+# turns it off on purpose (nested stacks inherit it). It replaces the load balancer's deletion
+# protection, which turned a failed first create into ROLLBACK_FAILED.
 protect_stack() { # STACK
   [ -n "${STACK_INFO["$1 loaded"]:-}" ] || load_stack "$1"
   [ "${STACK_INFO["$1 termination_protection"]:-}" != True ] || return 0
@@ -312,11 +285,9 @@ protect_stack() { # STACK
   forget_stack "$1"
 }
 
-# This model's listener rule: its priority is derived from the project name
-# (ecs-model-tools listener-rule), and must not be taken by another model's rule on the
-# environment's listener; on a first deploy, no rule may route this model's path or host yet.
-# CloudFormation would refuse a taken priority too, but only after creating the rest of the
-# stack, with an error that names no model.
+# This model's listener rule priority (derived from the project name) must be free on the
+# environment's listener, and on a first deploy no rule may route its path or host yet.
+# CloudFormation would refuse a taken priority only after creating the rest of the stack.
 check_listener_rule() { # PRIORITY
   local listener rules new=""
   listener="$(stack_output "$ENVIRONMENT_STACK" ListenerArn)"
@@ -328,17 +299,50 @@ check_listener_rule() { # PRIORITY
   say "listener rule priority $1 is free for $PROJECT on $ENVIRONMENT_STACK"
 }
 
-# Whether REPOSITORY holds TAG. Only ImageNotFoundException means "absent": any other
-# error (no permission, throttling, no network) stops the step, so an immutable tag is
-# never pushed twice on a guess.
-image_in_ecr() { # REPOSITORY TAG
+# The digest of REPOSITORY:TAG; status 1 if there is no such image. Any error but
+# ImageNotFoundException (no permission, throttling) stops the step: nothing is pushed on a guess.
+image_digest() { # REPOSITORY TAG
   local output
   output="$(aws ecr describe-images --repository-name "$1" --image-ids "imageTag=$2" \
-    --query 'imageDetails[0].imageDigest' --output text 2>&1)" && return 0
+    --query 'imageDetails[0].imageDigest' --output text 2>&1)" && echo "$output" && return 0
   case "$output" in
     *ImageNotFoundException*) return 1 ;;
     *) die "could not tell whether $1:$2 is in ECR, so nothing was pushed; aws ecr describe-images said: $output" ;;
   esac
+}
+
+image_in_ecr() { image_digest "$@" >/dev/null; } # REPOSITORY TAG
+
+# Dev tags the image it ran healthy "healthy-<source tree>" (dev merged into main has dev's
+# tree), and production runs only that image. REHEARSAL_TREE stands in outside a git checkout.
+source_tree() {
+  git -C "$ROOT" rev-parse 'HEAD^{tree}' 2>/dev/null && return 0
+  [ -n "${REHEARSAL_TREE:-}" ] || die "$ROOT is not a git checkout: the source tree names the image dev ran"
+  echo "$REHEARSAL_TREE"
+}
+
+healthy_digest() { # TREE -> the digest of the image dev ran healthy for TREE, or nothing
+  local output
+  output="$(aws ecr batch-get-image --registry-id "$DEV_ACCOUNT" --repository-name "$PROJECT-dev/api" \
+    --image-ids "imageTag=healthy-$1" --query 'images[0].imageId.imageDigest' --output text 2>&1)" ||
+    die "could not read dev's images (repository $PROJECT-dev/api of account $DEV_ACCOUNT): $output"
+  [ "$output" = None ] || echo "$output"
+}
+
+# With sidecar_image_source "ecr_copy": the pinned CloudWatch agent (infra/params, api.AgentImageTag)
+# is copied once from public.ecr.aws into the environment's ECR, for tasks without NAT.
+copy_agent_image() { # COPY_FUNCTION -- called as COPY_FUNCTION SOURCE TARGET
+  local tag repository
+  [ "$SIDECAR_IMAGE_SOURCE" = ecr_copy ] || return 0
+  tag="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["api"].get("AgentImageTag", ""))' "$PARAMS_FILE")"
+  [ -n "$tag" ] || die "infra/params/$ENV_NAME.json has no api.AgentImageTag (the CloudWatch agent tag to copy)"
+  repository="$(stack_output "$INFRA_STACK" AgentRepositoryName)"
+  if image_in_ecr "$repository" "$tag"; then
+    say "$repository:$tag is already in ECR"
+  else
+    say "copying the CloudWatch agent $tag into $repository"
+    "$1" "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:$tag" "$(stack_output "$INFRA_STACK" AgentRepositoryUri):$tag"
+  fi
 }
 
 # After a deploy: the image the service runs carries the tag "running" and the one it ran
@@ -367,7 +371,7 @@ image_commit() { # REPOSITORY TAG -> the commit tag of the image TAG names, or n
     [[ "$tags" == *ImageNotFoundException* ]] || die "could not read $1:$2 from ECR: $tags"
     return 0
   fi
-  tr '\t' '\n' <<<"$tags" | grep -vxE 'running|previous|None' | head -n 1
+  tr '\t' '\n' <<<"$tags" | grep -vxE 'running|previous|healthy-.*|None' | head -n 1
 }
 
 put_tag() { # REPOSITORY FROM_TAG TO_TAG -- TO_TAG then names the image FROM_TAG names

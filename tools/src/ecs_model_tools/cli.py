@@ -13,7 +13,8 @@ from . import __version__
 # command -> (module, function taking the remaining arguments, one line of help)
 COMMANDS = {
     "validate": ("validate", "main", "every offline check: lint, templates, IAM, pipeline (make validate)"),
-    "rehearse": ("rehearse", "main", "the dev deploy against a local AWS emulator (make rehearse)"),
+    "rehearse": ("rehearse", "main", "dev's deploys and a promotion, on a local AWS emulator (make rehearse)"),
+    "status": ("status", "main", "dev|prod: what the environment runs, read from AWS (make status)"),
     "cross-stack": ("cross_stack", "main", "the templates and parameter files fit together"),
     "stack-params": ("stack_params", "main", "ENV SECTION [Key=Value ...]: checked parameters of one stack"),
     "listener-rule": ("listener_rule", "main", "priority | check [--new]: this model's listener rule"),

@@ -54,7 +54,14 @@ PARAMETER_FILES = {
     **({"environment": (ENVIRONMENT, {"EnvironmentPrefix", "EnvironmentName"})} if OWN_ENVIRONMENT else {}),
     "infra": (
         "root.yaml",
-        {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ListenerRulePriority", "TestListenerRulePriority"},
+        {
+            "Prefix",
+            "EnvironmentName",
+            "EnvironmentPrefix",
+            "ListenerRulePriority",
+            "TestListenerRulePriority",
+            "ProductionAccount",
+        },
     ),
     "api": ("api.yaml", {"Prefix", "EnvironmentName", "EnvironmentPrefix", "ImageTag"}),
 }

@@ -4,7 +4,7 @@
 
 The scripts the pipeline's deploy steps run (bitbucket-pipelines.yml: a step with a
 deployment -> make target -> scripts/<name>.sh, and what it sources) are read for
-`aws <service> <command>` and `docker push|pull|build --cache-from` calls. Each maps to IAM
+`aws <service> <command>`, `docker push|pull|build --cache-from` and `skopeo copy` calls. Each maps to IAM
 actions: an aws command names an API operation of its service in awscli's models (kebab-case
 to the operation's name), `aws <service> wait <waiter>` calls the waiter's operation, and
 the commands awscli implements itself are in HIGH_LEVEL (read from awscli's source:
@@ -140,6 +140,14 @@ def docker_actions(words: list[str]) -> list[str]:
     return DOCKER_PULL if any(not image.startswith(PUBLIC_REGISTRIES) for image in images) else []
 
 
+def skopeo_actions(words: list[str]) -> list[str]:
+    """skopeo copy SOURCE TARGET pulls SOURCE (unless public) and pushes TARGET."""
+    images = [w.removeprefix("docker://") for w in words if w.startswith("docker://")]
+    if words[:1] != ["copy"] or len(images) != 2:
+        return []
+    return ([] if images[0].startswith(PUBLIC_REGISTRIES) else DOCKER_PULL) + DOCKER_PUSH
+
+
 def calls(path: Path) -> dict[str, set[str]]:
     """IAM action -> the calls in this file that need it."""
     needed: dict[str, set[str]] = {}
@@ -151,6 +159,10 @@ def calls(path: Path) -> dict[str, set[str]]:
             words = shlex.split(match.group(1).split("|")[0].replace("${", "").replace("}", ""), posix=True)
             for action in docker_actions(words):
                 needed.setdefault(action, set()).add(f"{path.name}: docker {words[0]}")
+        for match in re.finditer(r"\bskopeo\s+(.*)", line):
+            words = shlex.split(match.group(1).split("|")[0].replace("${", "").replace("}", ""), posix=True)
+            for action in skopeo_actions(words):
+                needed.setdefault(action, set()).add(f"{path.name}: skopeo {words[0]}")
     return needed
 
 

@@ -48,6 +48,16 @@ checked statically by rehearse.py instead.
    its rules in place (only GroupName, GroupDescription or VpcId replace a group).
 14. AWS::IAM::OIDCProvider is not a CloudFormation type here (skipped silently): created
    and deleted through the IAM emulator, so the bootstrap's provider exists.
+15. Accounts: MOTO_ACCOUNT_ID puts every call into one account, and ECR ignores
+   `registryId`. Here MOTO_ACCOUNT_ID is only the default: a call is in the account of its
+   credentials (an IAM user's keys, an assumed role's), the key id ADMIN<account>KEY is that
+   account's admin, and ECR calls with a registryId reach that account's registry (how
+   production's identity reads dev's images). Policies are not evaluated here: dev's
+   repository policy and the deploy policy are checked by the template's tests.
+16. UpdateTerminationProtection (production's stacks, scripts/lib.sh) is not implemented:
+   it sets the flag describe-stacks reports. Deleting a protected stack is not refused here.
+17. ListServiceDeployments is not implemented (make status asks it for the rollout in
+   progress): no rollout is ever in progress here (7), so it answers none.
 """
 
 import contextlib
@@ -61,11 +71,15 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import get_stack_from_s3_url
 from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup
+from moto.ecr.models import ecr_backends
 from moto.ecr.responses import ECRResponse
 from moto.ecs import models as ecs
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2 import models as elbv2
+from moto.iam import models as iam
 from moto.iam.models import iam_backends
 from moto.server import main
 from moto.utilities.utils import get_partition
@@ -397,9 +411,39 @@ CloudFormationBackend.execute_change_set = execute_change_set
 CloudFormationResponse._validate_different_update = validate_different_update
 
 
+_account_of_key = iam.get_account_id_from
+
+
+def account_of_key(access_key: str) -> str:  # 15
+    admin = re.fullmatch(r"ADMIN(\d{12})KEY", access_key or "")  # 20 characters, as moto reads key ids
+    return admin.group(1) if admin else _account_of_key(access_key)
+
+
+def ecr_backend(self):  # 15
+    registry = self._get_param("registryId")
+    return ecr_backends[registry or self.current_account][self.region]
+
+
+def update_termination_protection(self):  # 16
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = self._get_param("EnableTerminationProtection") in (True, "true")
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def list_service_deployments(self):  # 17
+    return ActionResult({"serviceDeployments": []})
+
+
+iam.get_account_id_from = account_of_key
+EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+CloudFormationResponse.update_termination_protection = update_termination_protection
+ECRResponse.ecr_backend = property(ecr_backend)
+
+
 def serve(argv: list[str]) -> int:
     """ecs-model-tools emulator PORT RUNNING_TASKS: moto server with the patches above, on 127.0.0.1."""
     port, running = argv[:2]
+    iam.DEFAULT_ACCOUNT_ID = os.environ.pop("MOTO_ACCOUNT_ID", iam.DEFAULT_ACCOUNT_ID)  # 15: the default only
     os.environ["MOTO_ECS_SERVICE_RUNNING"] = running  # 7 (read by moto when a service is created)
     main(["--host", "127.0.0.1", "--port", port])
     return 0

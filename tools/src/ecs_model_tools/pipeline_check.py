@@ -5,7 +5,8 @@
 - every script line calls `make <target>` with a target the Makefile defines, or a file
   under scripts/ that exists (thin YAML: nothing important lives only in the pipeline);
 - a deploy step deploys the environment of its deployment (test: dev, production: prod),
-  has `oidc: true` when the project deploys with OIDC, and build-push has the docker service.
+  has `oidc: true` when the project deploys with OIDC, and build-push has the docker service;
+- production never builds (no build-push, no train): it promotes the image dev ran.
 """
 
 import json
@@ -22,7 +23,8 @@ STEP_KEYS = {
 }  # fmt: skip
 STAGE_KEYS = {"condition", "deployment", "environment", "name", "steps", "trigger"}
 PARALLEL_KEYS = {"fail-fast", "steps"}
-DEPLOY_TARGETS = {"deploy-infra", "build-push", "deploy-api"}
+DEPLOY_TARGETS = {"deploy-infra", "build-push", "promote", "deploy-api"}
+NEVER_IN_PRODUCTION = {"build-push", "train", "import-model"}  # production runs the image dev ran
 ENV_OF_DEPLOYMENT = {"test": "dev", "staging": "dev", "production": "prod"}
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.-]+(?:\s+[A-Za-z0-9_.-]+)*)\s*:(?!=)", re.MULTILINE)
 
@@ -100,6 +102,12 @@ def check_deploy_step(step: dict, where: str, deployment: str | None, oidc: bool
     problems = []
     for line in step.get("script") or []:
         words = shlex.split(line) if isinstance(line, str) else []
+        if words[:1] == ["make"] and deployment == "production":
+            problems += [
+                f"{where}: production never runs make {w}: it promotes the image dev ran (make promote ENV=prod)"
+                for w in words[1:]
+                if w in NEVER_IN_PRODUCTION
+            ]
         target = next((w for w in words[1:2] if w in DEPLOY_TARGETS), None) if words[:1] == ["make"] else None
         if target is None:
             continue

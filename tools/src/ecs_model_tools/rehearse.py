@@ -1,15 +1,19 @@
-"""Rehearse the dev deploy on this machine, against a local AWS emulator. No AWS account.
+"""Rehearse the deploys on this machine, against a local AWS emulator. No AWS account.
 
     make rehearse        (or: ecs-model-tools rehearse)
 
 Starts moto server (emulator.py) on 127.0.0.1 on a free port and runs the make
-targets the pipeline runs for dev, with the environment Bitbucket gives them, with only
-`docker` replaced by a stand-in that records what it is asked to do:
+targets the pipeline runs, with the environment Bitbucket gives them, with only `docker` and
+`skopeo` replaced by stand-ins that record what they are asked to do (the emulator has ECR's
+API but no registry):
 
     with infrastructure "shared", as the environment's owner: a stand-in environment, from
                                infra/environment/ (what this repository's pipeline never deploys)
     as an admin:               make bootstrap ENV=dev
     as the pipeline, commit A: make deploy-infra / build-push / deploy-api ENV=dev
+    as an admin of production: make bootstrap ENV=prod (and the stand-in environment there)
+    as the main pipeline, A merged: make deploy-infra / promote / deploy-api ENV=prod, then
+                               make status ENV=dev and ENV=prod (promotion.py)
     as the pipeline, commit B: the same again (a new push to dev updates the service)
     as an admin on a laptop:   make rollback ENV=dev (back to commit A's image, rolling)
 
@@ -54,9 +58,10 @@ from . import cross_stack, listener_rule  # CloudFormation-aware YAML; this mode
 
 ROOT = cross_stack.ROOT
 CONFIG = json.loads((ROOT / "project.json").read_text())  # the bake-time facts
-PROJECT, REGION, DEV_ACCOUNT = CONFIG["project"], CONFIG["region"], CONFIG["accounts"]["dev"]
+PROJECT, REGION, DEV_ACCOUNT, PROD_ACCOUNT = CONFIG["project"], CONFIG["region"], *CONFIG["accounts"].values()
+ACCOUNTS = {"dev": DEV_ACCOUNT, "prod": PROD_ACCOUNT}
 OIDC, AGENT_COPY = CONFIG["deploy_identity"] == "oidc", CONFIG["sidecar_image_source"] == "ecr_copy"
-ENV = "dev"
+ENV = "dev"  # what most of the rehearsal deploys; production_release() then promotes to "prod"
 BOOTSTRAP_STACK, INFRA_STACK, API_STACK = f"{PROJECT}-bootstrap", f"{PROJECT}-{ENV}-infra", f"{PROJECT}-{ENV}-api"
 OWN_ENVIRONMENT = CONFIG["infrastructure"] == "own"
 ENVIRONMENT_STACK = f"{CONFIG['environment']}-{ENV}"
@@ -91,13 +96,52 @@ if args[:1] == ["build"]:
 if args[:1] == ["push"]:
     name, tag = args[1].split("/", 1)[1].rsplit(":", 1)
     layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()  # one image per tag, as a build gives
+    log = Path(os.environ["DOCKER_STANDIN_LOG"])
+    built = [json.loads(line)["args"] for line in (log.read_text().splitlines() if log.exists() else [])]
+    built = [a for a in built if a[:1] == ["build"] and args[1] in a]
+    labels = dict(v.split("=", 1) for k, v in zip(built[-1], built[-1][1:]) if k == "--label") if built else {}
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                 "config": {"digest": "sha256:" + "0" * 64},
                 "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1,
-                            "digest": layer}]}
+                            "digest": layer}],
+                "annotations": labels}  # where the skopeo stand-in finds the image's labels
     boto3.client("ecr").put_image(repositoryName=name, imageTag=tag, imageManifest=json.dumps(manifest))
 with open(os.environ["DOCKER_STANDIN_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
+"""
+
+# The skopeo stand-in (the emulator has ECR's API but no registry): `copy` copies the manifest
+# with ECR's API, as the identity the step runs as, from the source account's registry (by
+# registryId, emulator.py 15) into the target's; `inspect` prints the labels the docker
+# stand-in recorded. Each call is recorded as a JSON line.
+SKOPEO_STANDIN = """#!PYTHON
+import json, os, sys
+import boto3
+args = sys.argv[1:]
+ecr = boto3.client("ecr")
+
+def reference(ref):
+    registry, rest = ref.removeprefix("docker://").split("/", 1)
+    name, image = rest.split("@") if "@" in rest else rest.rsplit(":", 1)
+    return registry.split(".")[0], name, {"imageDigest" if "@" in rest else "imageTag": image}
+
+def manifest(ref):
+    if ref.startswith("docker://public.ecr.aws/"):
+        layer = "sha256:" + "1" * 64
+        return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"digest": layer}, "layers": [{"digest": layer}]})
+    account, name, image = reference(ref)
+    return ecr.batch_get_image(registryId=account, repositoryName=name, imageIds=[image])["images"][0]["imageManifest"]
+
+images = [a for a in args if a.startswith("docker://")]
+if args[:1] == ["copy"]:
+    account, name, image = reference(images[1])
+    copied = manifest(images[0])
+    ecr.put_image(registryId=account, repositoryName=name, imageTag=image["imageTag"], imageManifest=copied)
+if args[:1] == ["inspect"]:
+    print(json.dumps({"Labels": json.loads(manifest(images[0])).get("annotations", {})}))
+with open(os.environ["DOCKER_STANDIN_LOG"].replace("docker-calls", "skopeo-calls"), "a") as log:
+    log.write(json.dumps({"args": args}) + "\\n")
 """
 
 
@@ -178,9 +222,10 @@ class Rehearsal:
         self.docker_log = workdir / "docker-calls.jsonl"
         bin_dir = workdir / "bin"
         bin_dir.mkdir()
-        standin = bin_dir / "docker"
-        standin.write_text(DOCKER_STANDIN.replace("PYTHON", sys.executable, 1))
-        standin.chmod(0o755)
+        for name, script in (("docker", DOCKER_STANDIN), ("skopeo", SKOPEO_STANDIN)):
+            (bin_dir / name).write_text(script.replace("PYTHON", sys.executable, 1))
+            (bin_dir / name).chmod(0o755)
+        self.skopeo_log = workdir / "skopeo-calls.jsonl"
         # Nothing from the caller's AWS or Bitbucket setup may leak in: no profile, no keys.
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BITBUCKET_"))}
         self.base_env = {
@@ -192,24 +237,36 @@ class Rehearsal:
             "AWS_DEFAULT_REGION": REGION,
             "DOCKER_STANDIN_LOG": str(self.docker_log),
         }
-        self.admin_env = {**self.base_env, "AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "admin"}
-        self.admin = boto3.Session("admin", "admin", region_name=REGION)  # the emulator accepts any keys
+        if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+            self.base_env["REHEARSAL_TREE"] = hashlib.sha1(str(ROOT).encode()).hexdigest()  # noqa: S324 (made up)
+        self.admin_env = self.admin_of(DEV_ACCOUNT)
 
-    def client(self, service: str):
-        return self.admin.client(service, endpoint_url=self.base_env["AWS_ENDPOINT_URL"])
+    def admin_of(self, account: str) -> dict[str, str]:
+        """An admin's keys for the account (the emulator's convention, emulator.py 15)."""
+        return {**self.base_env, "AWS_ACCESS_KEY_ID": f"ADMIN{account}KEY", "AWS_SECRET_ACCESS_KEY": "admin"}
 
-    def run(self, target: str, env: dict[str, str]) -> None:
-        print(f"\n--- make {target} ENV={ENV}", flush=True)
+    def client(self, service: str, account: str = DEV_ACCOUNT):
+        session = boto3.Session(f"ADMIN{account}KEY", "admin", region_name=REGION)
+        return session.client(service, endpoint_url=self.base_env["AWS_ENDPOINT_URL"])
+
+    def run(self, target: str, env: dict[str, str], environment: str = ENV, capture: bool = False) -> str:
+        """A step, its output streamed (with `capture`: printed once it ends, and returned); StepFailed if it fails."""
+        print(f"\n--- make {target} ENV={environment}", flush=True)
         started = time.perf_counter()
-        result = subprocess.run(["make", "--no-print-directory", target, f"ENV={ENV}"], cwd=ROOT, env=env)
+        command = ["make", "--no-print-directory", target, f"ENV={environment}"]
+        pipe = subprocess.PIPE if capture else None
+        result = subprocess.run(command, cwd=ROOT, env=env, stdout=pipe, stderr=pipe, text=True)
+        if capture:
+            print(result.stdout + result.stderr, end="", flush=True)
         if result.returncode != 0:
             raise StepFailed(f"step {target} failed (exit {result.returncode})")
         print(f"--- {target}: ok in {time.perf_counter() - started:.1f} s", flush=True)
+        return result.stdout or ""
 
-    def run_failing(self, target: str, env: dict[str, str]) -> str:
+    def run_failing(self, target: str, env: dict[str, str], environment: str = ENV) -> str:
         """A step that is meant to fail: its output (printed too), or StepFailed if it succeeded."""
-        print(f"\n--- make {target} ENV={ENV} (meant to fail)", flush=True)
-        command = ["make", "--no-print-directory", target, f"ENV={ENV}"]
+        print(f"\n--- make {target} ENV={environment} (meant to fail)", flush=True)
+        command = ["make", "--no-print-directory", target, f"ENV={environment}"]
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         print(result.stdout + result.stderr, end="", flush=True)
         if result.returncode == 0:
@@ -217,17 +274,18 @@ class Rehearsal:
         print(f"--- {target}: failed, as meant (exit {result.returncode})", flush=True)
         return result.stdout + result.stderr
 
-    def standin_environment(self) -> None:
+    def standin_environment(self, environment: str = ENV) -> None:
         """A "shared" bake's environment, deployed as its owner would (infra/environment/)."""
-        cfn = self.client("cloudformation")
-        if any(s["StackName"] == ENVIRONMENT_STACK for s in cfn.describe_stacks()["Stacks"]):
-            print(f"\nrehearse: environment {ENVIRONMENT_STACK} exists already (another model deployed it)")
+        account = ACCOUNTS[environment]
+        cfn, stack = self.client("cloudformation", account), f"{CONFIG['environment']}-{environment}"
+        if any(s["StackName"] == stack for s in cfn.describe_stacks()["Stacks"]):
+            print(f"\nrehearse: environment {stack} exists already (another model deployed it)")
             return
-        print(
-            f"\n--- stand-in environment {ENVIRONMENT_STACK} (not deployed by this repository's pipeline)", flush=True
+        print(f"\n--- stand-in environment {stack} (not deployed by this repository's pipeline)", flush=True)
+        bucket = f"{CONFIG['environment']}-{environment}-standin"
+        self.client("s3", account).create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
-        bucket = f"{CONFIG['environment']}-standin"
-        self.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         packaged = self.workdir / "environment.yaml"
         aws = [sys.executable, "-m", "awscli", "cloudformation"]
         declared = cross_stack.load(ROOT / "infra/environment/environment.yaml")["Parameters"]
@@ -235,16 +293,17 @@ class Rehearsal:
         for command in (
             ["package", "--template-file", str(ROOT / "infra/environment/environment.yaml"), "--s3-bucket", bucket,
              "--output-template-file", str(packaged)],
-            ["deploy", "--stack-name", ENVIRONMENT_STACK, "--template-file", str(packaged),
-             "--parameter-overrides", f"EnvironmentName={ENV}", *values],
+            ["deploy", "--stack-name", stack, "--template-file", str(packaged),
+             "--parameter-overrides", f"EnvironmentName={environment}", *values],
         ):  # fmt: skip
-            result = subprocess.run([*aws, *command], env=self.admin_env, capture_output=True, text=True)
+            result = subprocess.run([*aws, *command], env=self.admin_of(account), capture_output=True, text=True)
             if result.returncode != 0:
                 raise StepFailed(f"stand-in environment: aws cloudformation {command[0]} failed: {result.stderr}")
-        print(f"--- stand-in environment {ENVIRONMENT_STACK}: ok", flush=True)
+        print(f"--- stand-in environment {stack}: ok", flush=True)
 
-    def bootstrap(self) -> None:
-        env = dict(self.admin_env)
+    def bootstrap(self, environment: str = ENV) -> None:
+        account = ACCOUNTS[environment]
+        env = self.admin_of(account)
         if OIDC:
             # As Bitbucket's OpenID Connect settings page shows them (made-up UUIDs).
             env["BITBUCKET_OIDC_AUDIENCE"] = "ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-00000000000a"
@@ -252,26 +311,31 @@ class Rehearsal:
             env["BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID"] = "{00000000-0000-4000-8000-00000000000c}"
             # Another model's bootstrap in this account created the provider: reuse it, as
             # scripts/bootstrap.sh asks an admin to.
-            stacks = {s["StackName"] for s in self.client("cloudformation").describe_stacks()["Stacks"]}
-            providers = self.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+            stacks = {s["StackName"] for s in self.client("cloudformation", account).describe_stacks()["Stacks"]}
+            providers = self.client("iam", account).list_open_id_connect_providers()["OpenIDConnectProviderList"]
             if providers and BOOTSTRAP_STACK not in stacks:
                 env["EXISTING_OIDC_PROVIDER_ARN"] = providers[0]["Arn"]
-        self.run("bootstrap", env)
+        self.run("bootstrap", env, environment)
 
-    def pipeline_env(self, commit: str, build: int) -> dict[str, str]:
-        """What a Bitbucket deployment step on the dev branch has: its variables and credentials."""
-        outputs = self.outputs(BOOTSTRAP_STACK)
+    def pipeline_env(self, commit: str, build: int, environment: str = ENV) -> dict[str, str]:
+        """What a Bitbucket deployment step has (on the dev branch, or main for "prod"): its
+        variables and credentials."""
+        account = ACCOUNTS[environment]
+        outputs = self.outputs(BOOTSTRAP_STACK, account)
+        home = self.workdir / f"home-{environment}-{build}"  # a step's fresh container: no AWS CLI cache
+        home.mkdir(exist_ok=True)
         env = {
             **self.base_env,
+            "HOME": str(home),
             "BITBUCKET_BUILD_NUMBER": str(build),
-            "BITBUCKET_BRANCH": ENV,
+            "BITBUCKET_BRANCH": "main" if environment == "prod" else "dev",
             "BITBUCKET_COMMIT": commit,
         }
         if OIDC:  # the step has `oidc: true`; the AWS CLI assumes AWS_ROLE_ARN with the token
             env["BITBUCKET_STEP_OIDC_TOKEN"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZWhlYXJzYWwifQ.c2lnbmF0dXJl"  # noqa: S105 (unsigned, for the emulator)
             env["AWS_ROLE_ARN"] = outputs["DeployRoleArn"]
         else:  # the deploy user's keys, stored as secured deployment variables
-            key = self.client("iam").create_access_key(UserName=outputs["DeployUserName"])["AccessKey"]
+            key = self.client("iam", account).create_access_key(UserName=outputs["DeployUserName"])["AccessKey"]
             env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = key["AccessKeyId"], key["SecretAccessKey"]
         return env
 
@@ -323,8 +387,8 @@ class Rehearsal:
         ]
 
     # What exists afterwards.
-    def outputs(self, stack: str) -> dict[str, str]:
-        described = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    def outputs(self, stack: str, account: str = DEV_ACCOUNT) -> dict[str, str]:
+        described = self.client("cloudformation", account).describe_stacks(StackName=stack)["Stacks"][0]
         return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
     def service_image(self) -> tuple[str, str, list[str]]:
@@ -340,6 +404,11 @@ class Rehearsal:
         if not self.docker_log.exists():
             return []
         return [json.loads(line) for line in self.docker_log.read_text().splitlines()]
+
+    def skopeo_calls(self) -> list[dict]:
+        if not self.skopeo_log.exists():
+            return []
+        return [json.loads(line) for line in self.skopeo_log.read_text().splitlines()]
 
     def check_first_deploy(self, commit: str) -> list[Check]:
         cfn, ecr = self.client("cloudformation"), self.client("ecr")
@@ -696,6 +765,9 @@ def main(argv: list[str] | None = None) -> int:
                 rehearsal.deploy(first, build=1)
             checks += rehearsal.check_first_deploy(first)
             if not failures:
+                from .promotion import production_release  # it imports this module
+
+                checks += production_release(rehearsal, first)
                 before = rehearsal.service_image()
                 print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
                 rehearsal.deploy(second, build=2)
