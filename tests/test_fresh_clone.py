@@ -1,8 +1,9 @@
 """A fresh clone of the default bake, as a new team member or the pipeline meets it: `make
 install` builds .venv from uv.lock alone and installs the template's tool at the Makefile's
 pin (from a tagged clone of the template here, by git+file: the same git+subdirectory
-mechanism as the real tag), then `make validate`, `make test` and `make rehearse` pass; the
-rehearsal is the first of two models in one environment (test_rehearsal.rehearse_two_models)."""
+mechanism as the real tag), then `make validate`, `make test`, `make publish-model` (the committed
+model checked by its checksum) and `make rehearse` pass; the rehearsal is the first of two models
+in one environment (test_rehearsal.rehearse_two_models), each released to dev, then production."""
 
 import shutil
 import tomllib
@@ -31,7 +32,7 @@ def test_a_fresh_clone_installs_from_the_lock_validates_tests_and_rehearses_besi
     git(tmp_path, "clone", "-q", str(origin), str(clone))
 
     make = ["make", "--no-print-directory", f"TOOLS_REPO=git+file://{template}"]
-    for target in ("install", "validate", "test"):
+    for target in ("install", "validate", "test", "publish-model"):
         result = run([*make, target], clone, timeout=900, env={"VALIDATE_STRICT": "1", "REQUIRE_BROWSER": "1"})
         assert result.returncode == 0, f"make {target}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         if target == "install":

@@ -142,6 +142,7 @@ BASE_FILES = {
     "scripts/deploy-api.sh",
     "scripts/deploy-infra.sh",
     "scripts/lib.sh",
+    "scripts/promote.sh",
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_api.py",

@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from xgboost import XGBClassifier, XGBRegressor
 
+from model import import_model
 from model.convert import ImportRefused
 from model.import_model import checked
 
@@ -137,11 +138,31 @@ def test_the_table_lists_every_kind_the_readme_promises():
 # Bad input: a clear error naming what is wrong, and nothing written.
 
 
-def import_command(tmp_path: Path, **arguments: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "model.import_model", "--output", str(tmp_path / "out" / "model.onnx")]
+def import_arguments(tmp_path: Path, **arguments: str) -> list[str]:
+    found = ["--output", str(tmp_path / "out" / "model.onnx")]
     for key, value in arguments.items():
-        command += [f"--{key}", value]
+        found += [f"--{key}", value]
+    return found
+
+
+def import_command(tmp_path: Path, **arguments: str) -> subprocess.CompletedProcess:
+    """`make import-model`'s command, in its own process."""
+    command = [sys.executable, "-m", "model.import_model", *import_arguments(tmp_path, **arguments)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+
+
+def import_in_process(tmp_path: Path, monkeypatch, capsys, **arguments: str) -> subprocess.CompletedProcess:
+    """The same command's main() in this process (its imports paid once, not per case), with the exit
+    status and output Python would give it: a SystemExit message goes to stderr, with status 1."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", ["model.import_model", *import_arguments(tmp_path, **arguments)])
+    try:
+        import_model.main()
+        status, message = 0, ""
+    except SystemExit as exit:
+        status, message = (1, f"{exit.code}\n") if isinstance(exit.code, str) else (exit.code or 0, "")
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(sys.argv, status, out, err + message)
 
 
 def contract_digest() -> str:
@@ -208,10 +229,14 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_named_and_nothing_is_written(tmp_path, homes, pipeline, case):
+def test_bad_input_is_named_and_nothing_is_written(tmp_path, homes, pipeline, case, monkeypatch, capsys):
+    """The first case runs the command as `make import-model` does; the rest call its main() here."""
     arguments, named = bad_inputs(tmp_path, homes, pipeline)[case]
     before = contract_digest()
-    result = import_command(tmp_path, **arguments)
+    if case == CASES[0]:
+        result = import_command(tmp_path, **arguments)
+    else:
+        result = import_in_process(tmp_path, monkeypatch, capsys, **arguments)
     assert result.returncode == 1, result.stdout + result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert named in line and line.endswith("Nothing was written.")
@@ -219,6 +244,7 @@ def test_bad_input_is_named_and_nothing_is_written(tmp_path, homes, pipeline, ca
     assert contract_digest() == before and not (tmp_path / "out").exists()
 
 
-def test_loading_a_pickle_says_it_runs_code_and_prefers_skops(tmp_path, homes, pipeline):
-    result = import_command(tmp_path, model=str(pipeline), data=str(homes), target="no_such_column")
+def test_loading_a_pickle_says_it_runs_code_and_prefers_skops(tmp_path, homes, pipeline, monkeypatch, capsys):
+    arguments = dict(model=str(pipeline), data=str(homes), target="no_such_column")
+    result = import_in_process(tmp_path, monkeypatch, capsys, **arguments)
     assert "runs any code the file holds" in result.stdout and ".skops" in result.stdout
