@@ -14,7 +14,7 @@ API but no registry):
     as an admin of production: make bootstrap ENV=prod (and the stand-in environment there)
     as the main pipeline, A merged: make deploy-infra / promote / deploy-api ENV=prod, then
                                make status ENV=dev and ENV=prod (promotion.py)
-    as the pipeline, commit B: the same again (a new push to dev updates the service)
+    as the dev pipeline, commit B: deploy-infra / build-push / deploy-api ENV=dev again
     as an admin on a laptop:   make rollback ENV=dev (back to commit A's image, rolling)
 
     ecs-model-tools rehearse --failures
@@ -28,6 +28,10 @@ Then it checks what exists. "emulated" checks read the emulator's state; "static
 read the templates for what the emulator cannot show (Fargate settings, alarms, scaling).
 Exit status 1 if a step or a check failed. The emulator is stopped in every case; set
 REHEARSE_EMULATOR_LOG=<file> to keep its log.
+
+    ecs-model-tools rehearse --first-release      (or REHEARSE_FIRST_RELEASE=1 make rehearse)
+
+stops after the production release: no second push, no rollback.
 
     ecs-model-tools rehearse --emulator http://localhost:PORT   (or REHEARSE_EMULATOR_URL=...)
 
@@ -736,8 +740,14 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("make") is None:
         print("rehearse: error: make is not installed", file=sys.stderr)
         return 1
-    parser = argparse.ArgumentParser(description="Rehearse the dev deploy against a local AWS emulator.")
+    parser = argparse.ArgumentParser(description="Rehearse the deploys against a local AWS emulator.")
     parser.add_argument("--failures", action="store_true", help="rehearse a failing first deploy and its retries")
+    parser.add_argument(
+        "--first-release",
+        action="store_true",
+        default=os.environ.get("REHEARSE_FIRST_RELEASE") == "1",
+        help="dev's first push and its promotion only: no second push, no rollback ($REHEARSE_FIRST_RELEASE=1)",
+    )
     parser.add_argument(
         "--emulator",
         metavar="URL",
@@ -752,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = FAULTS if failures else ""
     running = RunningEmulator(arguments.emulator) if arguments.emulator else Emulator(DEV_ACCOUNT, faults)
     with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, running as emulator:
-        print(f"rehearse: AWS emulator on {emulator.url} (account {DEV_ACCOUNT}, {REGION}); docker is a stand-in")
+        print(f"rehearse: AWS emulator on {emulator.url} (account {DEV_ACCOUNT}, {REGION}); docker, skopeo: stand-ins")
         rehearsal = Rehearsal(emulator, Path(workdir))
         try:
             if not OWN_ENVIRONMENT:
@@ -768,6 +778,7 @@ def main(argv: list[str] | None = None) -> int:
                 from .promotion import production_release  # it imports this module
 
                 checks += production_release(rehearsal, first)
+            if not failures and not arguments.first_release:
                 before = rehearsal.service_image()
                 print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
                 rehearsal.deploy(second, build=2)
