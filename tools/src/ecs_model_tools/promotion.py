@@ -61,8 +61,9 @@ def production_release(rehearsal: Rehearsal, dev_commit: str) -> list[Check]:
         "config": {"digest": "sha256:" + "0" * 64},
         "layers": [layer],
     }
-    prod_ecr.put_image(repositoryName=f"{PROJECT}-prod/api", imageTag="hand-built", imageManifest=json.dumps(manifest))
-    refused = rehearsal.run_failing("deploy-api", {**env, "IMAGE_TAG": "hand-built"}, "prod")
+    hand_built = f"hand-built-{commit[:8]}"  # one per release: a rehearsal may run again into one emulator
+    prod_ecr.put_image(repositoryName=f"{PROJECT}-prod/api", imageTag=hand_built, imageManifest=json.dumps(manifest))
+    refused = rehearsal.run_failing("deploy-api", {**env, "IMAGE_TAG": hand_built}, "prod")
 
     status = {e: rehearsal.run("status", rehearsal.admin_of(ACCOUNTS[e]), e, capture=True) for e in ("dev", "prod")}
     dev_digest = image_digest(dev_ecr, f"{PROJECT}-dev/api", dev_commit)
@@ -98,7 +99,7 @@ def production_release(rehearsal: Rehearsal, dev_commit: str) -> list[Check]:
             "refusing to deploy" in refused
             and "dev has not run it healthy" in refused
             and service_image(rehearsal, "prod") == prod_image,
-            "deploy-api IMAGE_TAG=hand-built stopped; production still runs " + prod_image.rsplit(":", 1)[1][:8],
+            f"deploy-api IMAGE_TAG={hand_built} stopped; production still runs " + prod_image.rsplit(":", 1)[1][:8],
         ),
         Check(
             "emulated",
