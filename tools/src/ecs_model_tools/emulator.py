@@ -27,7 +27,8 @@ checked statically by rehearse.py instead.
 7. Tasks cannot run here: each service reports RUNNING_TASKS running tasks (the
    api DesiredCount in infra/params/dev.json, else 1), so the rollout completes and `aws ecs wait
    services-stable` returns. A service created without DesiredCount starts 1 task, as
-   in ECS (moto starts none).
+   in ECS (moto starts none). A new task definition gives the service a new deployment, which
+   completes at once and replaces the old one (moto kept its first deployment for ever).
 8. Failed creates: moto raises from ExecuteChangeSet and leaves the stack half made. As
    CloudFormation does, the call succeeds, each resource that fails (a nested stack too)
    gets a CREATE_FAILED event with its reason, what was made is deleted, and the stack
@@ -63,6 +64,7 @@ checked statically by rehearse.py instead.
 import contextlib
 import ipaddress
 import os
+import random
 import re
 
 from moto.cloudformation import parsing
@@ -72,6 +74,7 @@ from moto.cloudformation.utils import get_stack_from_s3_url
 from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup
 from moto.ecr.models import ecr_backends
@@ -220,6 +223,29 @@ def create_service(cls, resource_name, cloudformation_json, account_id, region_n
     return _create_service(
         cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
     )
+
+
+_update_service = ecs.EC2ContainerServiceBackend.update_service
+
+
+def update_service(self, service_properties):  # 7
+    service = _update_service(self, service_properties)
+    arn = self.describe_task_definition(service.task_definition).arn
+    if service.deployments and service.deployments[0]["taskDefinition"] != arn:
+        now = utcnow()
+        deployment_id = f"ecs-svc/{random.randint(0, 32**12)}"  # noqa: S311 (an id, as moto makes them)
+        service.task_definition = arn
+        service.deployments = [
+            {
+                **service.deployments[0],
+                "id": deployment_id,
+                "taskDefinition": arn,
+                "rolloutStateReason": f"ECS deployment {deployment_id} completed.",
+                "createdAt": now,
+                "updatedAt": now,
+            }
+        ]
+    return service
 
 
 # Resource types whose first create fails, and API actions whose first call is refused.
@@ -404,6 +430,7 @@ elbv2.FakeListenerRule.delete = delete_rule
 parsing.ResourceMap.__getitem__ = create_resource
 Stack.get_cfn_attribute = nested_stack_output
 ecs.Service.create_from_cloudformation_json = classmethod(create_service)
+ecs.EC2ContainerServiceBackend.update_service = update_service
 ecs.TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
 parsing.ResourceMap.build_resource_diff = build_resource_diff
 parsing.clean_json = clean_json

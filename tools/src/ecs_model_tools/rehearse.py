@@ -45,6 +45,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -82,6 +83,8 @@ STANDIN_PARAMETERS = {
     "HostedZoneName": "models.example.com",
     "HostedZoneId": "",
 }
+
+STATUS_COMMIT = re.compile(r"^ +commit +(\w+)$", re.MULTILINE)  # each deployment's commit, in make status
 
 # The docker stand-in: records each call as a JSON line; a push registers the image in the
 # emulator's ECR (as a real push would), so the deploy finds the image it deploys.
@@ -567,7 +570,10 @@ class Rehearsal:
             found.setdefault(image["imageDigest"], set()).add(image.get("imageTag"))
         return found
 
-    def check_second_deploy(self, first: tuple[str, str, list[str]], commit: str, first_commit: str) -> list[Check]:
+    def check_second_deploy(
+        self, first: tuple[str, str, list[str]], commit: str, first_commit: str, status: str
+    ) -> list[Check]:
+        """The second push replaced the service's image, and `make status` reports the new one alone."""
         _, task_definition, images = self.service_image()
         builds = [c for c in self.docker_calls() if c["args"][:1] == ["build"]]
         tagged = {tag: tags for tags in self.image_tags().values() for tag in tags}
@@ -582,8 +588,11 @@ class Rehearsal:
             Check(
                 "emulated",
                 "second push updated the service",
-                task_definition != first[1] and any(image.endswith(":" + commit) for image in images),
-                f"{first[1].rsplit('/', 1)[-1]} -> {task_definition.rsplit('/', 1)[-1]}",
+                task_definition != first[1]
+                and any(image.endswith(":" + commit) for image in images)
+                and STATUS_COMMIT.findall(status) == [commit],
+                f"{first[1].rsplit('/', 1)[-1]} -> {task_definition.rsplit('/', 1)[-1]};"
+                f" make status: {', '.join(c[:8] for c in STATUS_COMMIT.findall(status))}",
             ),
             Check(
                 "emulated",
@@ -782,7 +791,8 @@ def main(argv: list[str] | None = None) -> int:
                 before = rehearsal.service_image()
                 print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
                 rehearsal.deploy(second, build=2)
-                checks += rehearsal.check_second_deploy(before, second, first)
+                status = rehearsal.run("status", rehearsal.admin_env, capture=True)
+                checks += rehearsal.check_second_deploy(before, second, first, status)
                 print(f"\nrehearse: make rollback, from a laptop with an admin's keys: back to commit {first}")
                 rehearsal.run("rollback", rehearsal.admin_env)
                 checks.append(rehearsal.check_rollback(first, second))
