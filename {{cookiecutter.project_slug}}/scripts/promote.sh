@@ -21,19 +21,20 @@ target="$(stack_output "$INFRA_STACK" RepositoryUri):$IMAGE_TAG"
 digest="$(healthy_digest "$tree")"
 [ -n "$digest" ] || die "dev has not run source tree $tree healthy, so there is nothing to promote: push it to dev and let the deploy finish"
 source_image="$DEV_ACCOUNT.dkr.ecr.$AWS_DEFAULT_REGION.amazonaws.com/$PROJECT-dev/api@$digest"
-# One token serves both registries: it is valid for every registry the identity may read.
-credentials="AWS:$(aws ecr get-login-password)"
+# One token serves both registries (it is valid for every registry the identity may read);
+# skopeo keeps it in its auth file, not on a command line.
+password="$(aws ecr get-login-password)"
+for registry in "${source_image%%/*}" "${target%%/*}"; do skopeo login -u AWS --password-stdin "$registry" <<<"$password"; done
 
 if copied="$(image_digest "$repository" "$IMAGE_TAG")"; then
   say "$target is in ECR already"
 else
   say "copying $source_image to $target"
-  skopeo copy --all --preserve-digests --src-creds "$credentials" --dest-creds "$credentials" \
-    "docker://$source_image" "docker://$target"
+  skopeo copy --all --preserve-digests "docker://$source_image" "docker://$target"
   copied="$(image_digest "$repository" "$IMAGE_TAG")" || die "skopeo copied nothing to $target"
 fi
 [ "$copied" = "$digest" ] || die "$target is $copied, not $digest, the image dev ran; nothing deploys it"
 
-skopeo_copy() { skopeo copy --dest-creds "$credentials" "docker://$1" "docker://$2"; }
+skopeo_copy() { skopeo copy "docker://$1" "docker://$2"; }
 copy_agent_image skopeo_copy
 say "promoted $digest (dev's image of source tree $tree) to $target"

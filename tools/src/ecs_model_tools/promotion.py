@@ -74,6 +74,7 @@ def production_release(rehearsal: Rehearsal, dev_commit: str) -> list[Check]:
     prod_image = service_image(rehearsal, "prod")
     prod_digest = image_digest(prod_ecr, f"{PROJECT}-prod/api", prod_image.rsplit(":", 1)[1])
     copies = [c["args"] for c in rehearsal.skopeo_calls() if c["args"][:1] == ["copy"]]
+    logins = [c for c in rehearsal.skopeo_calls() if c["args"][:1] == ["login"]]  # to both registries
     source = f"docker://{DEV_ACCOUNT}.dkr.ecr."
     built = [c["args"] for c in rehearsal.docker_calls() if c["args"][:1] in (["build"], ["push"])]
     model = json.loads((ROOT / "model/artifacts/model.json").read_text())
@@ -89,6 +90,7 @@ def production_release(rehearsal: Rehearsal, dev_commit: str) -> list[Check]:
             "emulated",
             "promoted byte for byte; production never builds",
             any("--preserve-digests" in a and any(x.startswith(source) and dev_digest in x for x in a) for a in copies)
+            and {DEV_ACCOUNT, PROD_ACCOUNT} <= {c["args"][-1].split(".")[0] for c in logins if c.get("password_given")}
             and not any(f"{PROD_ACCOUNT}.dkr.ecr." in " ".join(a) for a in built)
             and "never a build" in refused_build,
             f"skopeo copy {source}...@{dev_digest[:19]}...; docker builds for prod: none",

@@ -117,10 +117,10 @@ with open(os.environ["DOCKER_STANDIN_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
 """
 
-# The skopeo stand-in (the emulator has ECR's API but no registry): `copy` copies the manifest
-# with ECR's API, as the identity the step runs as, from the source account's registry (by
-# registryId, emulator.py 15) into the target's; `inspect` prints the labels the docker
-# stand-in recorded. Each call is recorded as a JSON line.
+# The skopeo stand-in (the emulator has ECR's API but no registry): `login` takes the password
+# from stdin; `copy` copies the manifest with ECR's API, as the identity the step runs as, from
+# the source account's registry (by registryId, emulator.py 15) into the target's; `inspect`
+# prints the labels the docker stand-in recorded. Each call is recorded as a JSON line.
 SKOPEO_STANDIN = """#!PYTHON
 import json, os, sys
 import boto3
@@ -141,6 +141,9 @@ def manifest(ref):
     return ecr.batch_get_image(registryId=account, repositoryName=name, imageIds=[image])["images"][0]["imageManifest"]
 
 images = [a for a in args if a.startswith("docker://")]
+record = {"args": args}
+if args[:1] == ["login"] and "--password-stdin" in args:
+    record["password_given"] = bool(sys.stdin.read().strip())
 if args[:1] == ["copy"]:
     account, name, image = reference(images[1])
     copied = manifest(images[0])
@@ -148,7 +151,7 @@ if args[:1] == ["copy"]:
 if args[:1] == ["inspect"]:
     print(json.dumps({"Labels": json.loads(manifest(images[0])).get("annotations", {})}))
 with open(os.environ["DOCKER_STANDIN_LOG"].replace("docker-calls", "skopeo-calls"), "a") as log:
-    log.write(json.dumps({"args": args}) + "\\n")
+    log.write(json.dumps(record) + "\\n")
 """
 
 

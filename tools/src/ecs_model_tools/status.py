@@ -14,11 +14,12 @@ Uses the credentials and region the AWS CLI would find (profile, SSO, variables)
 Exit status 1 when the environment has no API stack or AWS cannot be read.
 """
 
-import base64
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import boto3
 import botocore.exceptions
@@ -28,13 +29,16 @@ from . import cross_stack
 LABELS = {"model.version": "model version", "model.sha256": "model sha256"}
 
 
-def labels(image: str, token: str) -> dict[str, str]:
-    """The image's labels, from its registry (skopeo inspect), or a note on why they are missing."""
+def labels(image: str, authorization: str) -> dict[str, str]:
+    """The image's labels, from its registry (skopeo inspect, with ECR's token in a private auth
+    file, not on its command line), or a note on why they are missing."""
     if shutil.which("skopeo") is None:
         return {"labels": "not read: install skopeo (apt-get install skopeo, brew install skopeo)"}
-    found = subprocess.run(
-        ["skopeo", "inspect", "--creds", token, f"docker://{image}"], capture_output=True, text=True, timeout=120
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        auth = Path(folder) / "auth.json"
+        auth.write_text(json.dumps({"auths": {image.split("/", 1)[0]: {"auth": authorization}}}))
+        command = ["skopeo", "inspect", "--authfile", str(auth), f"docker://{image}"]
+        found = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if found.returncode != 0:
         return {"labels": f"not read: skopeo inspect said {found.stderr.strip()[-300:]}"}
     given = json.loads(found.stdout).get("Labels") or {}
@@ -84,7 +88,6 @@ def main(argv: list[str]) -> int:
         cluster, service_name = outputs["ClusterName"], outputs["ServiceName"]
         service = ecs.describe_services(cluster=cluster, services=[service_name])["services"][0]
         authorization = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-        token = base64.b64decode(authorization).decode()
         running = f"{service['runningCount']} of {service['desiredCount']} tasks running"
         lines = [f"{env}: service {service_name} in cluster {cluster}, {running}"]
         for deployment in service["deployments"]:
@@ -100,7 +103,7 @@ def main(argv: list[str]) -> int:
                 f"    commit         {commit}",
                 f"    digest         {digest}",
                 f"    tags           {', '.join(sorted(details.get('imageTags', [])))}",
-                *(f"    {k:14} {v}" for k, v in labels(f"{image.rsplit(':', 1)[0]}@{digest}", token).items()),
+                *(f"    {k:14} {v}" for k, v in labels(f"{image.rsplit(':', 1)[0]}@{digest}", authorization).items()),
             ]
         lines += stage(ecs, cluster, service_name)
     except cfn.exceptions.ClientError as error:
