@@ -63,7 +63,8 @@ from . import cross_stack, listener_rule  # CloudFormation-aware YAML; this mode
 
 ROOT = cross_stack.ROOT
 CONFIG = json.loads((ROOT / "project.json").read_text())  # the bake-time facts
-PROJECT, REGION, DEV_ACCOUNT, PROD_ACCOUNT = CONFIG["project"], CONFIG["region"], *CONFIG["accounts"].values()
+PROJECT, REGION = CONFIG["project"], CONFIG["region"]
+DEV_ACCOUNT, PROD_ACCOUNT = CONFIG["accounts"]["dev"], CONFIG["accounts"]["prod"]
 ACCOUNTS = {"dev": DEV_ACCOUNT, "prod": PROD_ACCOUNT}
 OIDC, AGENT_COPY = CONFIG["deploy_identity"] == "oidc", CONFIG["sidecar_image_source"] == "ecr_copy"
 ENV = "dev"  # what most of the rehearsal deploys; production_release() then promotes to "prod"
