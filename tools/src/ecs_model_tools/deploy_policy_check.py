@@ -155,14 +155,11 @@ def calls(path: Path) -> dict[str, set[str]]:
         for service, command, waiter in AWS_CALL.findall(line):
             for action in operation_action(service, command, waiter or None):
                 needed.setdefault(action, set()).add(f"{path.name}: aws {service} {command}")
-        for match in re.finditer(r"\bdocker\s+(.*)", line):
-            words = shlex.split(match.group(1).split("|")[0].replace("${", "").replace("}", ""), posix=True)
-            for action in docker_actions(words):
-                needed.setdefault(action, set()).add(f"{path.name}: docker {words[0]}")
-        for match in re.finditer(r"\bskopeo\s+(.*)", line):
-            words = shlex.split(match.group(1).split("|")[0].replace("${", "").replace("}", ""), posix=True)
-            for action in skopeo_actions(words):
-                needed.setdefault(action, set()).add(f"{path.name}: skopeo {words[0]}")
+        for tool, actions_of in (("docker", docker_actions), ("skopeo", skopeo_actions)):
+            for match in re.finditer(rf"\b{tool}\s+(.*)", line):
+                words = shlex.split(match.group(1).split("|")[0].replace("${", "").replace("}", ""), posix=True)
+                for action in actions_of(words):
+                    needed.setdefault(action, set()).add(f"{path.name}: {tool} {words[0]}")
     return needed
 
 

@@ -49,10 +49,12 @@ def stage(ecs, cluster: str, service: str) -> list[str]:
     """The service deployment in progress: its status and lifecycle stage (read from the raw
     answer: this lock's botocore predates the lifecycleStage field)."""
     raw: list[dict] = []
-    ecs.meta.events.register(
-        "after-call.ecs.DescribeServiceDeployments",
-        lambda http_response, **_: raw.extend(json.loads(http_response.content).get("serviceDeployments", [])),
-    )
+    event = "after-call.ecs.DescribeServiceDeployments"
+
+    def keep_raw(http_response, **_):
+        raw.extend(json.loads(http_response.content).get("serviceDeployments", []))
+
+    ecs.meta.events.register(event, keep_raw)
     try:
         listed = ecs.list_service_deployments(
             cluster=cluster,
@@ -61,8 +63,10 @@ def stage(ecs, cluster: str, service: str) -> list[str]:
         )["serviceDeployments"]
         if listed:
             ecs.describe_service_deployments(serviceDeploymentArns=[d["serviceDeploymentArn"] for d in listed])
-    except (botocore.exceptions.ClientError, NotImplementedError) as error:
-        return [f"  service deployments: not reported here ({error})"]
+    except botocore.exceptions.ClientError as error:  # no permission, say: the rest of the status still shows
+        return [f"  service deployments: could not read them ({error})"]
+    finally:
+        ecs.meta.events.unregister(event, keep_raw)
     if not raw:
         return ["  no service deployment in progress"]
     return [
@@ -106,7 +110,7 @@ def main(argv: list[str]) -> int:
                 *(f"    {k:14} {v}" for k, v in labels(f"{image.rsplit(':', 1)[0]}@{digest}", authorization).items()),
             ]
         lines += stage(ecs, cluster, service_name)
-    except cfn.exceptions.ClientError as error:
+    except botocore.exceptions.ClientError as error:
         if "does not exist" in str(error):
             print(f"status: nothing is deployed to {env} yet (no stack {stack})", file=sys.stderr)
         else:
