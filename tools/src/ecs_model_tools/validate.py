@@ -298,8 +298,15 @@ def check_bitbucket() -> Result:
 
 
 def check_shellcheck() -> Result:
+    # lib.sh on its own, then the scripts that source it without following it (SC1091): followed,
+    # it is analysed again for every script that sources it (2.3 s instead of 0.5 s).
     scripts = [str(path.relative_to(ROOT)) for path in files("scripts/*.sh")]
-    return run_tool("shellcheck", "--external-sources", "--source-path=SCRIPTDIR", *scripts, inputs=scripts)
+    library = [s for s in scripts if Path(s).name == "lib.sh"]
+    for options, group in ([], library), (["--exclude=SC1091"], [s for s in scripts if s not in library]):
+        result = run_tool("shellcheck", *options, *group, inputs=group) if group else None
+        if result and result.status != "pass":
+            return result
+    return Result("pass", "shellcheck found no problems") if scripts else Result("skip", "no scripts/*.sh")
 
 
 def check_pipeline_steps() -> Result:
