@@ -59,7 +59,7 @@ from pathlib import Path
 
 import boto3
 
-from . import cross_stack, listener_rule  # CloudFormation-aware YAML; this model's rule priority and routes
+from . import aws_forks, cross_stack, listener_rule  # CloudFormation-aware YAML; this model's rule priority and routes
 
 ROOT = cross_stack.ROOT
 CONFIG = json.loads((ROOT / "project.json").read_text())  # the bake-time facts
@@ -231,7 +231,7 @@ class Rehearsal:
     def __init__(self, emulator: Emulator, workdir: Path):
         self.workdir = workdir
         self.docker_log = workdir / "docker-calls.jsonl"
-        bin_dir = workdir / "bin"
+        self.bin_dir = bin_dir = workdir / "bin"  # docker and skopeo stand-ins; aws (aws_forks.py)
         bin_dir.mkdir()
         for name, script in (("docker", DOCKER_STANDIN), ("skopeo", SKOPEO_STANDIN)):
             (bin_dir / name).write_text(script.replace("PYTHON", sys.executable, 1))
@@ -247,6 +247,7 @@ class Rehearsal:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_DEFAULT_REGION": REGION,
             "DOCKER_STANDIN_LOG": str(self.docker_log),
+            "BASH_ENV": str(bin_dir / "aws.bash"),  # the scripts' aws, forked (aws_forks.py)
         }
         if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
             self.base_env["REHEARSAL_TREE"] = hashlib.sha1(str(ROOT).encode()).hexdigest()  # noqa: S324 (made up)
@@ -777,32 +778,33 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rehearse-") as workdir, running as emulator:
         print(f"rehearse: AWS emulator on {emulator.url} (account {DEV_ACCOUNT}, {REGION}); docker, skopeo: stand-ins")
         rehearsal = Rehearsal(emulator, Path(workdir))
-        try:
-            if not OWN_ENVIRONMENT:
-                rehearsal.standin_environment()
-            rehearsal.bootstrap()
-            print(f"\nrehearse: first push to {ENV}, commit {first}{', through failures' if failures else ''}")
-            if failures:
-                checks += rehearsal.deploy_through_failures(first)
-            else:
-                rehearsal.deploy(first, build=1)
-            checks += rehearsal.check_first_deploy(first)
-            if not failures:
-                from .promotion import production_release  # it imports this module
+        with aws_forks.serving(rehearsal.bin_dir):
+            try:
+                if not OWN_ENVIRONMENT:
+                    rehearsal.standin_environment()
+                rehearsal.bootstrap()
+                print(f"\nrehearse: first push to {ENV}, commit {first}{', through failures' if failures else ''}")
+                if failures:
+                    checks += rehearsal.deploy_through_failures(first)
+                else:
+                    rehearsal.deploy(first, build=1)
+                checks += rehearsal.check_first_deploy(first)
+                if not failures:
+                    from .promotion import production_release  # it imports this module
 
-                checks += production_release(rehearsal, first)
-            if not failures and not arguments.first_release:
-                before = rehearsal.service_image()
-                print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
-                rehearsal.deploy(second, build=2)
-                status = rehearsal.run("status", rehearsal.admin_env, capture=True)
-                checks += rehearsal.check_second_deploy(before, second, first, status)
-                print(f"\nrehearse: make rollback, from a laptop with an admin's keys: back to commit {first}")
-                rehearsal.run("rollback", rehearsal.admin_env)
-                checks.append(rehearsal.check_rollback(first, second))
-        except StepFailed as failure:
-            print(f"\nrehearse: {failure}; the output above says why", file=sys.stderr)
-            return 1
+                    checks += production_release(rehearsal, first)
+                if not failures and not arguments.first_release:
+                    before = rehearsal.service_image()
+                    print(f"\nrehearse: second push to {ENV}, commit {second} (a new commit)")
+                    rehearsal.deploy(second, build=2)
+                    status = rehearsal.run("status", rehearsal.admin_env, capture=True)
+                    checks += rehearsal.check_second_deploy(before, second, first, status)
+                    print(f"\nrehearse: make rollback, from a laptop with an admin's keys: back to commit {first}")
+                    rehearsal.run("rollback", rehearsal.admin_env)
+                    checks.append(rehearsal.check_rollback(first, second))
+            except StepFailed as failure:
+                print(f"\nrehearse: {failure}; the output above says why", file=sys.stderr)
+                return 1
     ok = report(checks)
     print(f"rehearse: {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
