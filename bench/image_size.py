@@ -3,9 +3,10 @@
     python bench/image_size.py [--extra-context key=value ...] [--output bench/results/image-size.md]
 
 Bakes the project (as bench/run.py does), installs its serving set into a fresh virtualenv the
-way the Dockerfile's first stage does (`python -m venv`, then pip with the pins), and measures
-what the final stage copies: the virtualenv, the package and the model artifacts. Each
-distribution's share comes from its installed files (dist-info RECORD). The gzip size is what
+way the Dockerfile's first stage does (`uv sync --locked --no-default-groups --no-install-project`
+from pyproject.toml and uv.lock alone, byte code compiled), and measures what the final stage
+copies: the virtualenv, the package and the model artifacts. Each distribution's share comes
+from its installed files (dist-info RECORD) and their compiled byte code. The gzip size is what
 a registry stores and Fargate downloads for that layer (`docker push` compresses layers with
 gzip); decompressing it here on one core times the other half of a pull. The base image
 (python:<version>-slim-bookworm) is not measured: no Docker engine here.
@@ -17,6 +18,7 @@ import datetime
 import gzip
 import io
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -28,18 +30,27 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 TEMPLATE = BENCH.parent
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"  # the template's .venv has it
 
 
 def serving_requirements(project: Path) -> list[str]:
     """The pinned serving set of a bake: from its uv lock once the project has one (without the
     development groups), else from requirements.txt. The one place that knows where it lives."""
     if (project / "uv.lock").is_file():
-        export = ["uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project", "--no-header"]
+        export = [UV, "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project", "--no-header"]
         text = subprocess.run(export, cwd=project, capture_output=True, text=True, check=True).stdout
     else:
         text = (project / "requirements.txt").read_text()
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("-")]
+
+
+def dockerfile_trim(project: Path) -> str:
+    """The shell commands the Dockerfile's `RUN uv sync ...` runs after the install (what it deletes
+    from /opt/venv), or "" if none."""
+    text = (project / "Dockerfile").read_text().replace("\\\n", " ")
+    run = next((line for line in text.splitlines() if line.startswith("RUN uv sync")), "")
+    return " && ".join(" ".join(part.split()) for part in run.removeprefix("RUN ").split("&&")[1:])
 
 
 def bake(workdir: Path, extra_context: list[str]) -> Path:
@@ -55,7 +66,7 @@ def tree_bytes(path: Path) -> int:
 
 
 def by_distribution(venv: Path) -> dict[str, int]:
-    """Installed bytes of each distribution, from its RECORD (files pip wrote, byte code included)."""
+    """Installed bytes of each distribution: the files its RECORD lists and their compiled byte code."""
     [site] = list(venv.glob("lib/python*/site-packages"))
     sizes = {}
     for record in site.glob("*.dist-info/RECORD"):
@@ -65,6 +76,8 @@ def by_distribution(venv: Path) -> dict[str, int]:
             file = (site / row[0]).resolve()
             if file.is_file():
                 total += file.stat().st_size
+            if file.suffix == ".py":  # compiled after the install (UV_COMPILE_BYTECODE=1), so not in RECORD
+                total += sum(c.stat().st_size for c in file.parent.glob(f"__pycache__/{file.stem}.*.pyc"))
         sizes[name] = total
     return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 
@@ -98,22 +111,25 @@ def main() -> None:
         [package] = [p.parent for p in project.glob("*/main.py")]  # the service's package
         artifacts = project / "model" / "artifacts"
         requirements = serving_requirements(project)
-        (workdir / "serving.txt").write_text("\n".join(requirements) + "\n")
-        venv = workdir / "venv"
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # as the Dockerfile: with pip
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--requirement", str(workdir / "serving.txt")], check=True)
+        source, venv = workdir / "src", workdir / "venv"  # the Dockerfile's /src and /opt/venv
+        source.mkdir()
+        for name in ("pyproject.toml", "uv.lock"):
+            shutil.copy(project / name, source / name)
+        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_COMPILE_BYTECODE": "1"}
+        sync = [UV, "sync", "--quiet", "--locked", "--no-default-groups", "--no-install-project"]
+        subprocess.run([*sync, "--python", sys.executable], cwd=source, env=env, check=True)
+        installed = tree_bytes(venv)
+        trim = dockerfile_trim(project)
+        if trim:  # as the Dockerfile's RUN goes on, on this virtualenv instead of /opt/venv
+            subprocess.run(["sh", "-c", trim.replace("/opt/venv", str(venv))], check=True)
         parts = {
             "virtualenv": tree_bytes(venv),
             "package": tree_bytes(package),
             "model artifacts": sum((artifacts / f).stat().st_size for f in ("model.onnx", "model.json")),
         }
         distributions = by_distribution(venv)
-        installed = tree_bytes(venv)
-        # As the Dockerfile does next: pip and setuptools only install, the image does without them.
-        subprocess.run([*pip[:3], "uninstall", "--quiet", "--yes", "pip", "setuptools"], check=True)
-        parts["virtualenv"] = tree_bytes(venv)
-        # The trimmed virtualenv still serves: the Dockerfile's build-time model check, and the app's import.
+        python_code = sum(f.stat().st_size for f in venv.rglob("*.pyc"))
+        # The virtualenv serves: the Dockerfile's build-time model check, and the app's import.
         served_by = str(venv / "bin" / "python")
         subprocess.run(
             [served_by, "-m", f"{package.name}.model", "--verify", str(artifacts / "model.onnx")],
@@ -137,9 +153,12 @@ def main() -> None:
         *[f"| {name} | {mib(size):.2f} |" for name, size in parts.items()],
         f"| **total on top of the base image** | **{mib(total):.1f}** |",
         "",
-        f"The virtualenv was {mib(installed):.1f} MiB as pip installed it; the Dockerfile then uninstalls pip and "
-        f"setuptools ({mib(installed - parts['virtualenv']):.1f} MiB). As a gzip layer it is "
-        f"{mib(layer_bytes):.1f} MiB to download; decompressing that took {gunzip_s:.2f} s on one core here.",
+        f"Installed as the Dockerfile does (uv, from the lock; no pip or setuptools in it), byte code compiled "
+        f"at build time ({mib(python_code):.1f} MiB of it) so that no worker compiles at start: "
+        f"{mib(installed):.1f} MiB, then {mib(parts['virtualenv']):.1f} MiB once the Dockerfile's RUN has deleted "
+        f"what the service never loads (`{trim or 'nothing'}`). As a gzip layer the "
+        f"virtualenv is {mib(layer_bytes):.1f} MiB to download; decompressing that took {gunzip_s:.2f} s on one "
+        "core here.",
         "",
         "| distribution (installed files, byte code included) | MiB |",
         "|---|---:|",
@@ -159,6 +178,9 @@ def main() -> None:
                 "layer_gzip_bytes": layer_bytes,
                 "gunzip_s": gunzip_s,
                 "requirements": requirements,
+                "byte_code_bytes": python_code,
+                "installed_bytes": installed,
+                "trim": trim,
                 "python": python,
             },
             indent=2,

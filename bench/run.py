@@ -45,6 +45,7 @@ TEMPLATE = BENCH.parent
 LUA = BENCH / "load.lua"
 VENV_BIN = str(Path(sys.executable).parent)
 OWN = ("service", "ceiling", "baseline")  # then the peers, in peers.PEERS order
+LEAD_IN_S = 1  # seconds of load before each measured window of single requests, not counted
 MIXED_SINGLE_THREADS = 2  # wrk's default; the batch clients get a thread each
 
 
@@ -233,7 +234,11 @@ def wrk(
     """wrk, started; `measured` reads its figures."""
     args = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA)]
     args += [f"http://127.0.0.1:{port}{path}", "--", str(body)]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Off the servers' CPUs when there are others (--cpus): clients are other machines in production,
+    # and wrk's threads on the server's one CPU would add their own time to every latency measured.
+    free = set(os.sched_getaffinity(0)) - CPUS if CPUS else set()
+    pin = (lambda: os.sched_setaffinity(0, free)) if free else None
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pin)
 
 
 def measured(load: subprocess.Popen, label: str) -> dict:
@@ -375,10 +380,14 @@ def start_all(servers: dict[str, Server], cold_starts: int) -> tuple[dict[str, f
 def rounds_of_singles(
     single, servers: list[str], concurrency: int, rounds: int, duration: int, cell: dict, loads: list
 ) -> None:
-    """`rounds` rounds, each measuring every server in turn at `concurrency` connections."""
+    """`rounds` rounds, each measuring every server in turn at `concurrency` connections. Each measured
+    window follows LEAD_IN_S of the same load, not counted: a server that has just sat idle while the
+    others were measured answers its first fraction of a second slower (tens to a hundred ms at 64
+    connections here, the light model too), which would otherwise be most of a 3 s window's p99."""
     for _ in range(rounds):
         loads.append(os.getloadavg()[0])
         for name in servers:
+            measured(single(name, concurrency, LEAD_IN_S), f"lead-in {name} c={concurrency}")
             cell.setdefault(name, []).append(measured(single(name, concurrency, duration), f"{name} c={concurrency}"))
     print(f"  c={concurrency:<3} " + ", ".join(f"{n} {cell[n][-1]['rps']:,.0f}" for n in servers), flush=True)
 
@@ -680,13 +689,14 @@ def render(report: dict) -> str:
         + (f" {report['note']}" if report["note"] else ""),
         f"- Command (the Dockerfile's CMD and ENV, one worker, on 127.0.0.1): `{s['command']}`",
         f"- Each server, with all its processes, may run on CPU {s['server_cpus']} only (like a one-vCPU Fargate "
-        "task); wrk runs on any."
+        "task); wrk runs on the other CPUs, as clients on other machines would."
         if s.get("server_cpus") not in (None, "all")
         else "- The servers may run on every CPU (`--cpus all`).",
         f"- Routes from the bake's OpenAPI: single `POST {routes['single']}`, batch `POST {routes['batch']}` "
         f"(key `{routes['batch_key']}`, {s['batch_rows']} copies of the documented example).",
         f"- Load: wrk, 1 thread, {s['duration_s']} s per measurement, {s['rounds']} rounds x {s['runs']} run(s), "
-        "the servers alternating within each round; figures are medians over rounds, spreads min-max, and each "
+        f"the servers alternating within each round, each measured window of single requests after {LEAD_IN_S} s of "
+        "the same load not counted; figures are medians over rounds, spreads min-max, and each "
         "ratio is taken round by round (neighbouring measurements).",
         "- Ceiling: FastAPI validating the service's own input class, answering a constant (no model, metrics or "
         "middleware). Baseline: the seed's hard-coded endpoint (reads no body).",

@@ -15,7 +15,7 @@ from .model import Answer, LoadedModel
 from .schemas import Batch, BatchRequest, Health, ModelInfo, Single, many, one
 
 router = APIRouter()
-CHUNK_ROWS = 100  # a batch is checked and valued this many rows at a time, other requests served in between
+CHUNK_ROWS = 250  # a batch is checked and valued this many rows at a time, other requests served in between
 ITEMS = TypeAdapter(list[{{ cookiecutter.__item_class }}])
 BATCH_KEY = "{{ cookiecutter.item_plural }}"
 
