@@ -387,7 +387,8 @@ def rounds_of_singles(
     for _ in range(rounds):
         loads.append(os.getloadavg()[0])
         for name in servers:
-            measured(single(name, concurrency, LEAD_IN_S), f"lead-in {name} c={concurrency}")
+            lead = measured(single(name, concurrency, LEAD_IN_S), f"lead-in {name} c={concurrency}")
+            time.sleep(lead["max_us"] / 1e6)  # the requests wrk left in flight are answered, not refused
             cell.setdefault(name, []).append(measured(single(name, concurrency, duration), f"{name} c={concurrency}"))
     print(f"  c={concurrency:<3} " + ", ".join(f"{n} {cell[n][-1]['rps']:,.0f}" for n in servers), flush=True)
 
@@ -522,11 +523,14 @@ def main() -> None:
                 rounds_of_singles(
                     shoot, names, c, args.rounds, args.duration, cells.setdefault(f"single/{c}", {}), loads
                 )
-            if not args.no_mixed:
-                mixed_rounds(shoot, batches, args, cells.setdefault("mixed", {}), loads)
         memory = {name: {"idle": idle[name], "peak": s.rss_mib("VmHWM")} for name, s in servers.items()}
-        for server in servers.values():
-            server.stop()
+        for server in servers.values():  # the mixed load is the service's alone: others' idle processes
+            if server is not service:  # (Ray's above all) would share its CPU
+                server.stop()
+        for _ in range(0 if args.no_mixed else args.runs):
+            mixed_rounds(shoot, batches, args, cells.setdefault("mixed", {}), loads)
+        memory["service"]["peak"] = service.rss_mib("VmHWM")  # the batches' too
+        service.stop()
 
         if not args.no_heavy:
             heavy = heavy_case(args, project, workdir, peer_bins, statsd_port, configure, single, cells, loads)
@@ -770,7 +774,7 @@ def render(report: dict) -> str:
             "",
             f"Mixed load: single requests at 16 connections (wrk, 2 threads) while {s['batch_clients']} clients, "
             f"each its own wrk thread, send {rows}-item batches back to back (and the batches alone, alternating "
-            "with the mix).",
+            "with the mix), with no other server running.",
             "",
             "| | req/s | rows/s | p50 / p99 ms | p99 over rounds, ms |",
             "|---|---:|---:|---:|---:|",

@@ -79,12 +79,20 @@ def serve(path: str, aws: str) -> None:
     import awscli.handlers  # noqa: F401  (the plugins every call loads)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    parent = os.getppid()
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as server:
         server.bind(f"{path}.new")
         server.listen(64)
+        server.settimeout(2)
         os.rename(f"{path}.new", path)  # the socket appears once it accepts
         while True:
-            connection, _ = server.accept()
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                if os.getppid() != parent:  # the rehearsal is gone, however it ended
+                    return
+                continue
+            connection.setblocking(True)
             if os.fork() == 0:
                 server.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -5,7 +5,8 @@
 Starts moto server (emulator.py) on 127.0.0.1 on a free port and runs the make
 targets the pipeline runs, with the environment Bitbucket gives them, with only `docker` and
 `skopeo` replaced by stand-ins that record what they are asked to do (the emulator has ECR's
-API but no registry):
+API but no registry). The scripts' `aws` is the project's own AWS CLI, imported once and forked
+for each call (aws_forks.py: a rehearsal makes about 150 calls):
 
     with infrastructure "shared", as the environment's owner: a stand-in environment, from
                                infra/environment/ (what this repository's pipeline never deploys)
