@@ -196,11 +196,19 @@ class Server:
                     pids += [int(c) for c in (task / "children").read_text().split()]
         return total / 1024
 
+    def freeze(self, frozen: bool) -> None:
+        """Stop (SIGSTOP) or continue (SIGCONT) every process of the server's session: a frozen
+        server takes no CPU from the one being measured (Ray's idle processes otherwise do)."""
+        for pid in self.session() if self.proc is not None else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def stop(self) -> None:
         """SIGTERM to every process of the server's session (it and all it started: Ray gives its
         actors process groups of their own, but not sessions), SIGKILL to what is left after 25 s."""
         if self.proc is None:
             return
+        self.freeze(False)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in self.session():
                 with contextlib.suppress(ProcessLookupError):
@@ -378,7 +386,7 @@ def start_all(servers: dict[str, Server], cold_starts: int) -> tuple[dict[str, f
 
 
 def rounds_of_singles(
-    single, servers: list[str], concurrency: int, rounds: int, duration: int, cell: dict, loads: list
+    single, servers: dict, concurrency: int, rounds: int, duration: int, cell: dict, loads: list
 ) -> None:
     """`rounds` rounds, each measuring every server in turn at `concurrency` connections. Each measured
     window follows LEAD_IN_S of the same load, not counted: a server that has just sat idle while the
@@ -386,10 +394,14 @@ def rounds_of_singles(
     connections here, the light model too), which would otherwise be most of a 3 s window's p99."""
     for _ in range(rounds):
         loads.append(os.getloadavg()[0])
-        for name in servers:
+        for name, server in servers.items():
+            for other in servers.values():  # the others frozen (SIGSTOP): alone on its CPU, as in a task
+                other.freeze(other is not server)
             lead = measured(single(name, concurrency, LEAD_IN_S), f"lead-in {name} c={concurrency}")
             time.sleep(lead["max_us"] / 1e6)  # the requests wrk left in flight are answered, not refused
             cell.setdefault(name, []).append(measured(single(name, concurrency, duration), f"{name} c={concurrency}"))
+    for server in servers.values():
+        server.freeze(False)
     print(f"  c={concurrency:<3} " + ", ".join(f"{n} {cell[n][-1]['rps']:,.0f}" for n in servers), flush=True)
 
 
@@ -521,7 +533,7 @@ def main() -> None:
             print("single requests ...", flush=True)
             for c in args.concurrency:
                 rounds_of_singles(
-                    shoot, names, c, args.rounds, args.duration, cells.setdefault(f"single/{c}", {}), loads
+                    shoot, servers, c, args.rounds, args.duration, cells.setdefault(f"single/{c}", {}), loads
                 )
         memory = {name: {"idle": idle[name], "peak": s.rss_mib("VmHWM")} for name, s in servers.items()}
         for server in servers.values():  # the mixed load is the service's alone: others' idle processes
@@ -647,7 +659,7 @@ def heavy_case(args, project, workdir, peer_bins, statsd_port, configure, single
     cell = cells.setdefault(f"heavy/{args.heavy_concurrency}", {})
     print("heavy model ...", flush=True)
     for _ in range(args.runs):
-        rounds_of_singles(shoot, list(found), args.heavy_concurrency, args.rounds, args.duration, cell, loads)
+        rounds_of_singles(shoot, found, args.heavy_concurrency, args.rounds, args.duration, cell, loads)
     result["rss_mib"] = {name: {"idle": idle[name], "peak": s.rss_mib("VmHWM")} for name, s in found.items()}
     return result
 
