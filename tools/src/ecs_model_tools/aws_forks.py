@@ -1,7 +1,7 @@
 """The rehearsal's AWS CLI, imported once and forked for every call.
 
 A rehearsal runs the project's `aws` about 150 times, and most of each call's CPU time (about
-0.25 of 0.4 s here) is Python importing the CLI. `serving(bin_dir)` starts a process that
+0.25 of 0.4 s here) is Python importing the CLI and its plugins. `serving(bin_dir)` starts a process that
 imports the CLI once and forks itself for each call, and gives the deploy scripts an `aws`
 (a bash function, from BASH_ENV) that hands the call over: its arguments, environment,
 working directory and standard streams (as file descriptors, over a Unix socket). The child
@@ -23,18 +23,18 @@ import time
 import traceback
 from pathlib import Path
 
-# The `aws` the rehearsal's PATH finds first: standard library only, started without site
-# packages. Unreachable server: it runs the real `aws` itself.
+# What the scripts' `aws` function runs: standard library only, started without site packages.
+# If the call cannot be handed over, the real `aws` runs instead; once it has been, never twice.
 CLIENT = """#!__PYTHON__ -IS
 import json, os, socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 try:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as server:
-        server.connect(__SOCKET__)
-        request = {"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}
-        socket.send_fds(server, [json.dumps(request).encode()], [0, 1, 2])
-        status = server.recv(16)
+    server.connect(__SOCKET__)
+    request = {"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}
+    socket.send_fds(server, [json.dumps(request).encode()], [0, 1, 2])
 except OSError:
     os.execv(__AWS__, [__AWS__, *sys.argv[1:]])
+status = server.recv(16)
 sys.exit(int(status) if status else "aws: the rehearsal's AWS CLI process ended without an exit status")
 """
 
@@ -74,9 +74,10 @@ def call(connection: socket.socket, aws: str) -> None:
 
 
 def serve(path: str, aws: str) -> None:
-    """Import the CLI, then fork once per connection on the socket at `path` (no threads here)."""
-    import awscli.clidriver
-    import awscli.handlers  # noqa: F401  (the plugins every call loads)
+    """Import the CLI's core, then fork once per connection on the socket at `path` (no threads here).
+    Its plugins (awscli.handlers) are left to each call: some keep paths from the environment they
+    are imported in (the role credentials' cache under HOME), and each pipeline step has its own."""
+    import awscli.clidriver  # noqa: F401
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     parent = os.getppid()
@@ -109,7 +110,9 @@ def serving(bin_dir: Path):
         yield
         return
     socket_path = bin_dir / "aws.sock"
-    server = subprocess.Popen([sys.executable, "-m", "ecs_model_tools.aws_forks", str(socket_path), str(aws)])
+    # HOME: an empty folder, as each step's own (the core keeps ~/.aws/models from its import)
+    env = {**os.environ, "HOME": str(bin_dir)}
+    server = subprocess.Popen([sys.executable, "-m", "ecs_model_tools.aws_forks", str(socket_path), str(aws)], env=env)
     try:
         deadline = time.monotonic() + 30
         while not socket_path.exists() and server.poll() is None and time.monotonic() < deadline:
