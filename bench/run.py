@@ -390,7 +390,7 @@ def rounds_of_singles(
 ) -> None:
     """`rounds` rounds, each measuring every server in turn at `concurrency` connections. Each measured
     window follows LEAD_IN_S of the same load, not counted: a server that has just sat idle while the
-    others were measured answers its first fraction of a second slower (tens to a hundred ms at 64
+    others were measured answers its first fraction of a second slower (up to 100-300 ms at 64
     connections here, the light model too), which would otherwise be most of a 3 s window's p99."""
     for _ in range(rounds):
         loads.append(os.getloadavg()[0])

@@ -60,7 +60,8 @@ from pathlib import Path
 
 import boto3
 
-from . import aws_forks, cross_stack, listener_rule  # CloudFormation-aware YAML; this model's rule priority and routes
+# the scripts' aws, forked per call; CloudFormation-aware YAML; this model's rule priority and routes
+from . import aws_forks, cross_stack, listener_rule
 
 ROOT = cross_stack.ROOT
 CONFIG = json.loads((ROOT / "project.json").read_text())  # the bake-time facts
