@@ -57,7 +57,7 @@ async def lifespan(app: FastAPI):
     # objects (full collections over those pause requests under load). No gc.collect()
     # first: it would lengthen every cold start.
     gc.freeze()
-    # Requests leave no garbage that needs the collector (it found none in 30,000 requests,
+    # Requests leave no garbage that needs the collector (it found none in 50,000 requests,
     # answered or refused), but at the default threshold of 700 new objects the objects of the
     # requests in flight set off a collection every few requests: about 5% of a worker's time
     # at 16 connections (the performance page). Cycles, if any, are still collected.
