@@ -52,7 +52,7 @@ lock: $(STAMP) ## Lock uv.lock and the generated project's uv.lock again after a
 	sed 's/^name = "property-valuation-api"$$/name = "{{ cookiecutter.project_slug }}"/' $(BAKED)/uv.lock \
 		>'{{cookiecutter.project_slug}}/uv.lock'
 
-bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and four peers, and a heavy model (bench/README.md; ~20 min)
+bench: $(STAMP) ## Benchmark the default bake against FastAPI's ceiling and four peers, and a heavy model (bench/README.md; ~15 min)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) bench/run.py $(BENCH_ARGS)
 
 image-size: $(STAMP) ## The serving image's installed size and what it is made of, without Docker (bench/image_size.py)
