@@ -12,11 +12,11 @@ directory, trains its model and starts, each the way the Dockerfile starts the s
   from its own cached virtualenv, on the same ONNX model and input class, batching on where
   they offer it;
 - the seed's baseline (bench/baseline_app.py): a hard-coded answer, an extra column.
-Then the same on a heavy model (bench/heavy_model.py: a neural network, over 1 ms a row), with the service's
-micro-batching on and off. The routes, the batch key and the request example come from the
-bake's /openapi.json. wrk drives them from a second process; the servers alternate round
-after round, so a noisy machine moves them all, and each figure is a median over rounds with
-its spread. The mixed load runs single requests and back-to-back batch clients at once.
+Then the same on a heavy model (bench/heavy_model.py: a neural network, over 1 ms a row),
+with the service's micro-batching on and off. The routes, the batch key and the request
+example come from the bake's /openapi.json. wrk drives them from a second process; the
+servers alternate round after round, so a noisy machine moves them all, and each figure is a
+median over rounds with its spread. The mixed load runs single requests and back-to-back batch clients at once.
 Writes a Markdown report (and the raw figures as JSON beside it). See bench/README.md.
 """
 
@@ -48,6 +48,8 @@ VENV_BIN = str(Path(sys.executable).parent)
 OWN = ("service", "ceiling", "baseline")  # then the peers, in peers.PEERS order
 LEAD_IN_S = 1  # seconds of load before each measured window of single requests, not counted
 MIXED_SINGLE_THREADS = 2  # wrk's default; the batch clients get a thread each
+# The heavy model's hidden layers, read as text at start (importing heavy_model.py imports a bake's training)
+HEAVY_LAYERS = list(ast.literal_eval(re.search(r"^HIDDEN = (.+)$", (BENCH / "heavy_model.py").read_text(), re.M)[1]))
 
 
 def ensure_wrk() -> str:
@@ -626,11 +628,6 @@ def mixed_rounds(shoot, batches, args, mixed: dict, loads: list) -> None:
     )
 
 
-def heavy_layers() -> list[int]:
-    """The hidden layers of bench/heavy_model.py, read from it: importing it imports the bake's training."""
-    return list(ast.literal_eval(re.search(r"^HIDDEN = (.+)$", (BENCH / "heavy_model.py").read_text(), re.M).group(1)))
-
-
 def heavy_case(args, project, workdir, peer_bins, statsd_port, configure, single, cells, loads) -> dict:
     """The heavy model (bench/heavy_model.py): the service with micro-batching on (its defaults) and off
     (MICRO_BATCH_SIZE=1), and each peer, at `--heavy-concurrency` connections."""
@@ -657,7 +654,7 @@ def heavy_case(args, project, workdir, peer_bins, statsd_port, configure, single
         "model_ms": cost,
         "training_s": trained_s,
         "onnx_mib": heavy_path.stat().st_size / 2**20,
-        "hidden": heavy_layers(),
+        "hidden": HEAVY_LAYERS,
     }
     _, idle = start_all(found, 0)
     shoot = single(found)
@@ -767,7 +764,8 @@ def render(report: dict) -> str:
         cost = heavy["model_ms"]
         lines += [
             "",
-            f"Heavy model (bench/heavy_model.py: a neural network, hidden layers of {heavy['hidden']} units, "
+            f"Heavy model (bench/heavy_model.py: a neural network, {len(heavy['hidden'])} hidden layers of "
+            f"{'/'.join(map(str, heavy['hidden']))} units, "
             f"{heavy['onnx_mib']:.0f} MiB of ONNX): one call of the bake's `predict` takes {cost['1']:.2f} ms for "
             f"1 row and {cost['64']:.2f} ms for 64 ({cost['64'] / 64:.3f} ms a row). Single requests at {conn} "
             "connections:",
@@ -839,7 +837,13 @@ def targets(report: dict) -> list[str]:
         checks.append(("single, 16 connections: at least 1.0x the best peer", pair(r), r["median"] >= 1))
     if heavy := report.get("heavy"):
         one_row = heavy["model_ms"]["1"]
-        checks.append(("heavy model: one call for 1 row takes at least 1 ms", f"{one_row:.2f} ms", one_row >= 1))
+        checks.append(
+            (
+                "heavy model: one call for 1 row takes at least 1 ms (the bench's setup)",
+                f"{one_row:.2f} ms",
+                one_row >= 1,
+            )
+        )
     for cell in [c for c in results if c.startswith("heavy/")]:
         conn, service = cell.split("/")[1], results[cell]["service"]
         if r := ratios.get(f"{cell}/service:service unbatched"):

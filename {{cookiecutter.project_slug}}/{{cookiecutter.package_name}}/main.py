@@ -30,7 +30,7 @@ from .middleware import BodyLimit, InFlightLimit, RequestContext
 from .prefix import RestorePrefix, StripPrefix
 
 log = logging.getLogger(__name__)
-YOUNG_OBJECTS_PER_COLLECTION = 20_000  # new objects between two collections of the youngest generation
+YOUNG_OBJECTS_PER_COLLECTION = 20_000  # new container objects between collections of the youngest generation
 
 
 @asynccontextmanager
@@ -57,10 +57,10 @@ async def lifespan(app: FastAPI):
     # objects (full collections over those pause requests under load). No gc.collect()
     # first: it would lengthen every cold start.
     gc.freeze()
-    # Requests leave no garbage that needs the collector (it found none in 50,000 requests,
-    # answered or refused), but at the default threshold of 700 new objects the objects of the
-    # requests in flight set off a collection every few requests: about 5% of a worker's time
-    # at 16 connections (the performance page). Cycles, if any, are still collected.
+    # The sample's requests leave no garbage that needs the collector (none in 50,000 requests,
+    # answered or refused: the performance page), but at Python's threshold of 700 new container
+    # objects, those of the requests in flight set off a collection every few requests: about 5%
+    # of a worker's time at 16 connections. Cycles are still freed, only later.
     gc.set_threshold(YOUNG_OBJECTS_PER_COLLECTION)
     sender = asyncio.create_task(metrics.send_pending(), name="metrics")
     yield
