@@ -156,6 +156,7 @@ BASE_FILES = {
     "tests/test_model.py",
     "tests/test_observability.py",
     "tests/test_path_prefix.py",
+    "tests/test_reference_cycles.py",
     "tests/test_release_check.py",
     "tests/test_server.py",
     "uv.lock",

@@ -90,7 +90,10 @@ class MicroBatcher(Generic[Item, Result]):
         future = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._pending.set()
-        return await future
+        try:
+            return await future
+        finally:  # a failed call's exception refers to this frame: no reference cycle through `future`
+            del future
 
     async def close(self) -> None:
         self._closed = True

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import reprlib
+import traceback
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -57,10 +58,10 @@ async def lifespan(app: FastAPI):
     # objects (full collections over those pause requests under load). No gc.collect()
     # first: it would lengthen every cold start.
     gc.freeze()
-    # The sample's requests leave no garbage that needs the collector (none in 50,000 requests,
-    # answered or refused: the performance page), but at Python's threshold of 700 new container
-    # objects, those of the requests in flight set off a collection every few requests: about 5%
-    # of a worker's time at 16 connections. Cycles are still freed, only later.
+    # Requests leave no garbage that needs the collector (tests/test_reference_cycles.py), but at
+    # Python's threshold of 700 new container objects, those of the requests in flight set off a
+    # collection every few requests: about 5% of a worker's time at 16 connections (the
+    # performance page). Cycles your code may add are still freed, only later.
     gc.set_threshold(YOUNG_OBJECTS_PER_COLLECTION)
     sender = asyncio.create_task(metrics.send_pending(), name="metrics")
     yield
@@ -122,6 +123,9 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
     bounded size whatever the body: at most MAX_ERRORS errors, an excerpt of each bad value, and
     no echo of the whole object for a missing field."""
     await served_model(request)  # the access line names the model version (the hot route injects no dependency)
+    # FastAPI keeps a body that is not JSON on the error, in a frame that refers back to the error:
+    # a reference cycle, which would wait for the collector (rare here: lifespan). Free it now.
+    traceback.clear_frames(error.__traceback__)
     errors = error.errors()
     detail = []
     for e in errors[:MAX_ERRORS]:
