@@ -16,7 +16,8 @@ Then the same on a heavy model (bench/heavy_model.py: a neural network, over 1 m
 with the service's micro-batching on and off. The routes, the batch key and the request
 example come from the bake's /openapi.json. wrk drives them from a second process; the
 servers alternate round after round, so a noisy machine moves them all, and each figure is a
-median over rounds with its spread. The mixed load runs single requests and back-to-back batch clients at once.
+median over rounds with its spread. The mixed load runs single requests and back-to-back
+batch clients at once.
 Writes a Markdown report (and the raw figures as JSON beside it). See bench/README.md.
 """
 
